@@ -1,0 +1,34 @@
+/**
+ * Time as the gate and the registry see it. Inject a fake one in tests instead
+ * of faking the global timers.
+ */
+export interface Clock {
+  /** Milliseconds since the epoch; may be fractional. */
+  now(): number;
+  /**
+   * Resolves `true` after `ms`, or `false` as soon as `signal` aborts (at once
+   * if it already has). Never rejects, and leaves no timer behind once settled.
+   */
+  sleep(ms: number, signal?: AbortSignal): Promise<boolean>;
+}
+
+const origin = performance.timeOrigin;
+
+/** The process clock: `performance.now()` on the epoch, and `setTimeout`. */
+export const systemClock: Clock = {
+  now: () => origin + performance.now(),
+  sleep(ms, signal) {
+    if (signal?.aborted) return Promise.resolve(false);
+    return new Promise<boolean>((resolve) => {
+      const onAbort = (): void => {
+        clearTimeout(timer);
+        resolve(false);
+      };
+      const timer = setTimeout(() => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve(true);
+      }, ms);
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  },
+};

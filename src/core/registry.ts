@@ -1,0 +1,287 @@
+import { RegistryDisposedError } from './errors.js';
+import type { Gate, GateClient, Producer, SubmitResult } from './gate.js';
+import { toSafeObserver, type Observer, type SafeObserver } from './observer.js';
+import { ReceiverImpl, type Equals, type Offer, type Receiver } from './receiver.js';
+import { shallowEqual } from './shallow-equal.js';
+import { expectInteger, expectKey, expectNumber } from './validate.js';
+
+/** The key whose receivers get everything submitted to the registry: the admin view. */
+export const WILDCARD = '*';
+
+export interface RegistryOptions<T> {
+  /** The subscription field this registry serves; the `registry` label of every metric. */
+  readonly name: string;
+  /** The worker pool that runs this registry's producers; one gate may serve many registries. */
+  readonly gate: Gate;
+  /**
+   * Pokes a receiver holds for its subscriber before new ones are dropped
+   * (and counted as `buffer_full`). Minimum: 1.
+   * @default 16
+   */
+  readonly bufferSize?: number;
+  /**
+   * When a poke equal to one already waiting in a receiver's buffer is
+   * offered, it is not queued twice (counted as `duplicate`).
+   * @default shallowEqual — same own enumerable properties
+   */
+  readonly equals?: Equals<T>;
+  /**
+   * A resync pokes every open receiver once, spread evenly over this window so
+   * that N clients do not refetch in the same millisecond. 0 pokes them all at once.
+   * @default 1000
+   */
+  readonly resyncWindowMs?: number;
+  /** @default the gate's observer */
+  readonly observer?: Observer;
+}
+
+export interface ReceiverOptions {
+  /** Closes the receiver when it aborts. */
+  readonly signal?: AbortSignal;
+}
+
+export interface SubmitOptions {
+  /**
+   * Submissions with the same keys and coalesce key are merged while they
+   * wait: only the newest producer runs, and every merged submit gets its
+   * result. Use it only where the newer change being visible implies the
+   * older one is (an order's id, with versions that only grow).
+   */
+  readonly coalesceKey?: string;
+  /** When the event happened (epoch ms), for `pokegate_visibility_lag_seconds`. */
+  readonly occurredAt?: number;
+}
+
+export interface ResyncOptions {
+  /** @default the registry's `resyncWindowMs` */
+  readonly windowMs?: number;
+}
+
+/** Keyed receivers of one subscription field, typed by its payload `T`. */
+export interface Registry<T> {
+  readonly name: string;
+  /** Receivers open now. */
+  readonly size: number;
+  /**
+   * Opens a receiver on one key or several (a poke submitted to several of
+   * them reaches it once). `"*"` receives everything submitted to the registry.
+   * @throws TypeError for an empty key, RegistryDisposedError after `dispose`.
+   */
+  addReceiver(keys: string | readonly string[], options?: ReceiverOptions): Receiver<T>;
+  /** Whether any receiver (the wildcard included) would get a poke for these keys. */
+  hasReceivers(keys: string | readonly string[]): boolean;
+  /** The keys with at least one receiver now, the wildcard included. */
+  keys(): IterableIterator<string>;
+  /**
+   * Hands `producer` to the gate, which runs it until the change is visible,
+   * then pokes every receiver of `keys` once with its value. With no receiver
+   * for any of the keys the producer never runs (`no_receivers`). Never
+   * rejects: the result says what happened.
+   */
+  submit(
+    keys: string | readonly string[],
+    producer: Producer<T>,
+    options?: SubmitOptions,
+  ): Promise<SubmitResult<T>>;
+  /**
+   * Pokes every open receiver once with `makePoke(its first key)`, after a gap
+   * in the event stream. A new resync supersedes one still spreading.
+   * Resolves with the number of receivers poked.
+   */
+  resync(makePoke: (key: string) => T, options?: ResyncOptions): Promise<number>;
+  /** Completes every receiver and cancels this registry's gate work. Idempotent. */
+  dispose(): void;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+export function createRegistry<T>(options: RegistryOptions<T>): Registry<T> {
+  return new RegistryImpl(options);
+}
+
+/** A resync tick: receivers of one step are poked together, steps are at least this far apart. */
+const resyncStepMs = 10;
+
+const skippedDisposed = Promise.resolve({ status: 'skipped', reason: 'disposed' } as const);
+const skippedNoReceivers = Promise.resolve({ status: 'skipped', reason: 'no_receivers' } as const);
+
+class RegistryImpl<T> implements Registry<T>, GateClient<T> {
+  readonly name: string;
+  readonly #gate: Gate;
+  readonly #observer: SafeObserver;
+  readonly #capacity: number;
+  readonly #equals: Equals<T>;
+  readonly #resyncWindowMs: number;
+  /** Forward index; a key is deleted with its last receiver, so `has` means "has receivers". */
+  readonly #byKey = new Map<string, Set<ReceiverImpl<T>>>();
+  readonly #remove = (receiver: ReceiverImpl<T>): void => {
+    this.#detach(receiver);
+  };
+  #size = 0;
+  /** Bumped once per fan-out; a receiver stamped with it has had this poke. */
+  #stamp = 0;
+  /** Aborts the resync still spreading, when a new one starts or on dispose. */
+  #resync: AbortController | undefined;
+  #disposed = false;
+
+  constructor(options: RegistryOptions<T>) {
+    const { name, gate, bufferSize = 16, equals = shallowEqual, resyncWindowMs = 1_000, observer } = options;
+    if (typeof name !== 'string' || name.length === 0) {
+      throw new TypeError(`Expected \`name\` to be a non-empty string, got ${typeof name}`);
+    }
+    this.name = name;
+    this.#gate = gate;
+    this.#observer = observer === undefined ? gate.observer : toSafeObserver(observer);
+    this.#capacity = expectInteger('bufferSize', bufferSize, 1);
+    this.#equals = equals;
+    this.#resyncWindowMs = expectNumber('resyncWindowMs', resyncWindowMs, 0);
+  }
+
+  get size(): number {
+    return this.#size;
+  }
+
+  addReceiver(keys: string | readonly string[], options: ReceiverOptions = {}): Receiver<T> {
+    if (this.#disposed) throw new RegistryDisposedError(this.name);
+    const list = typeof keys === 'string' ? [expectKey(keys)] : [...new Set(keys.map(expectKey))];
+    if (list.length === 0) throw new TypeError('Expected at least one key, got none');
+    const receiver = new ReceiverImpl<T>(list, this.#capacity, this.#equals, this.#remove, options.signal);
+    for (const key of list) {
+      const set = this.#byKey.get(key);
+      if (set === undefined) this.#byKey.set(key, new Set([receiver]));
+      else set.add(receiver);
+    }
+    this.#size++;
+    this.#observer.receivers({ registry: this.name, open: this.#size });
+    if (options.signal?.aborted) receiver.close();
+    return receiver;
+  }
+
+  hasReceivers(keys: string | readonly string[]): boolean {
+    const byKey = this.#byKey;
+    if (byKey.has(WILDCARD)) return true;
+    if (typeof keys === 'string') return byKey.has(keys);
+    for (const key of keys) if (byKey.has(key)) return true;
+    return false;
+  }
+
+  keys(): IterableIterator<string> {
+    return this.#byKey.keys();
+  }
+
+  submit(
+    keys: string | readonly string[],
+    producer: Producer<T>,
+    options: SubmitOptions = {},
+  ): Promise<SubmitResult<T>> {
+    if (this.#disposed) {
+      this.#observer.skipped({ registry: this.name, reason: 'disposed' });
+      return skippedDisposed;
+    }
+    if (!this.hasReceivers(keys)) {
+      this.#observer.skipped({ registry: this.name, reason: 'no_receivers' });
+      return skippedNoReceivers;
+    }
+    const list = typeof keys === 'string' ? [keys] : keys;
+    const { coalesceKey, occurredAt } = options;
+    return this.#gate.submit({
+      client: this,
+      keys: list,
+      producer,
+      // Keys are part of the identity: the same order routed to other keys is other work.
+      coalesceId: coalesceKey === undefined ? undefined : `${list.join('\u0000')}\u0001${coalesceKey}`,
+      occurredAt,
+    });
+  }
+
+  deliver(keys: readonly string[], value: T): number {
+    const stamp = ++this.#stamp;
+    const tally = { queued: 0, duplicate: 0, full: 0 };
+    for (const key of keys) this.#offerAll(this.#byKey.get(key), value, stamp, tally);
+    this.#offerAll(this.#byKey.get(WILDCARD), value, stamp, tally);
+    this.#report(tally);
+    return tally.queued + tally.duplicate + tally.full;
+  }
+
+  async resync(makePoke: (key: string) => T, options: ResyncOptions = {}): Promise<number> {
+    if (this.#disposed) return 0;
+    const windowMs = expectNumber('windowMs', options.windowMs ?? this.#resyncWindowMs, 0);
+    this.#resync?.abort();
+    const controller = new AbortController();
+    this.#resync = controller;
+    const receivers = new Set<ReceiverImpl<T>>();
+    for (const set of this.#byKey.values()) for (const receiver of set) receivers.add(receiver);
+    const all = [...receivers];
+    this.#observer.resync({ registry: this.name, receivers: all.length });
+    const steps = Math.max(1, Math.min(all.length, Math.floor(windowMs / resyncStepMs)));
+    const perStep = Math.ceil(all.length / steps);
+    const pokes = new Map<string, T>();
+    let poked = 0;
+    for (let start = 0; start < all.length; start += perStep) {
+      if (start > 0 && !(await this.#gate.clock.sleep(windowMs / steps, controller.signal))) break;
+      const tally = { queued: 0, duplicate: 0, full: 0 };
+      for (const receiver of all.slice(start, start + perStep)) {
+        const key = receiver.keys[0] as string;
+        let poke = pokes.get(key);
+        if (poke === undefined) {
+          poke = makePoke(key);
+          pokes.set(key, poke);
+        }
+        this.#tally(receiver.offer(poke), tally);
+      }
+      poked += tally.queued + tally.duplicate + tally.full;
+      this.#report(tally);
+    }
+    if (this.#resync === controller) this.#resync = undefined;
+    return poked;
+  }
+
+  dispose(): void {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    this.#resync?.abort();
+    this.#gate.cancel(this);
+    for (const set of [...this.#byKey.values()]) for (const receiver of [...set]) receiver.close();
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    this.dispose();
+    return Promise.resolve();
+  }
+
+  #offerAll(set: Set<ReceiverImpl<T>> | undefined, value: T, stamp: number, tally: Tally): void {
+    if (set === undefined) return;
+    // Iterating a Set is safe while receivers close under us: deleted ones are skipped.
+    for (const receiver of set) {
+      if (receiver.stamp === stamp) continue;
+      receiver.stamp = stamp;
+      this.#tally(receiver.offer(value), tally);
+    }
+  }
+
+  #tally(offer: Offer, tally: Tally): void {
+    if (offer !== 'closed') tally[offer]++;
+  }
+
+  #report(tally: Tally): void {
+    const registry = this.name;
+    if (tally.queued > 0) this.#observer.delivered({ registry, receivers: tally.queued });
+    if (tally.full > 0) this.#observer.dropped({ registry, reason: 'buffer_full', count: tally.full });
+    if (tally.duplicate > 0)
+      this.#observer.dropped({ registry, reason: 'duplicate', count: tally.duplicate });
+  }
+
+  #detach(receiver: ReceiverImpl<T>): void {
+    for (const key of receiver.keys) {
+      const set = this.#byKey.get(key);
+      if (set?.delete(receiver) === true && set.size === 0) this.#byKey.delete(key);
+    }
+    this.#size--;
+    this.#observer.receivers({ registry: this.name, open: this.#size });
+  }
+}
+
+interface Tally {
+  queued: number;
+  duplicate: number;
+  full: number;
+}

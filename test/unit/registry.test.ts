@@ -1,0 +1,388 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  createGate,
+  createRegistry,
+  RegistryDisposedError,
+  type Gate,
+  type Registry,
+} from '../../src/index.js';
+import { deferred } from '../utils/deferred.js';
+import { flush, ManualClock } from '../utils/manual-clock.js';
+import { recordingObserver } from '../utils/recording-observer.js';
+
+interface Poke {
+  readonly id: string;
+  readonly version: number;
+}
+
+const disposables: { dispose(): void }[] = [];
+afterEach(() => {
+  for (const d of disposables.splice(0)) d.dispose();
+});
+
+function setup(
+  options: { bufferSize?: number; resyncWindowMs?: number; equals?: (a: Poke, b: Poke) => boolean } = {},
+) {
+  const clock = new ManualClock();
+  const observer = recordingObserver();
+  const gate: Gate = createGate({ clock, observer, retry: { jitter: 0 } });
+  const registry: Registry<Poke> = createRegistry<Poke>({ name: 'ordersChanged', gate, ...options });
+  disposables.push(registry, gate);
+  return { clock, observer, gate, registry };
+}
+
+/** Takes whatever is already waiting in the receiver, without waiting for more. */
+async function drain<T>(iterator: AsyncIterator<T>, count: number): Promise<T[]> {
+  const values: T[] = [];
+  for (let i = 0; i < count; i++) {
+    const result = await iterator.next();
+    if (result.done === true) break;
+    values.push(result.value);
+  }
+  return values;
+}
+
+describe('Registry', () => {
+  it('pokes every receiver of the key once for one submit', async () => {
+    const { registry } = setup();
+    const receivers = Array.from({ length: 5 }, () => registry.addReceiver('c1'));
+    const other = registry.addReceiver('c2');
+    const result = await registry.submit('c1', () => ({ id: 'o1', version: 1 }));
+    expect(result).toEqual({
+      status: 'delivered',
+      value: { id: 'o1', version: 1 },
+      receivers: 5,
+      attempts: 1,
+    });
+    for (const receiver of receivers)
+      expect(await receiver.next()).toEqual({ value: { id: 'o1', version: 1 }, done: false });
+    other.close();
+    expect(await other.next()).toEqual({ value: undefined, done: true });
+  });
+
+  it('runs the producer once per submit whatever the number of receivers', async () => {
+    const { registry } = setup();
+    for (let i = 0; i < 100; i++) registry.addReceiver('c1');
+    let runs = 0;
+    await registry.submit('c1', () => {
+      runs++;
+      return { id: 'o1', version: 1 };
+    });
+    expect(runs).toBe(1);
+  });
+
+  it('never runs the producer for keys with no receiver, and counts the skip', async () => {
+    const { registry, observer } = setup();
+    registry.addReceiver('c2');
+    let runs = 0;
+    const result = await registry.submit('c1', () => {
+      runs++;
+      return { id: 'o1', version: 1 };
+    });
+    expect(result).toEqual({ status: 'skipped', reason: 'no_receivers' });
+    expect(runs).toBe(0);
+    expect(observer.events.skipped).toEqual([{ registry: 'ordersChanged', reason: 'no_receivers' }]);
+  });
+
+  it('drops for a full receiver without blocking the others', async () => {
+    const { registry, observer } = setup({ bufferSize: 2 });
+    const slow = registry.addReceiver('c1');
+    const fast = registry.addReceiver('c1');
+    const seen: number[] = [];
+    const consuming = (async () => {
+      for await (const poke of fast) {
+        seen.push(poke.version);
+        if (poke.version === 5) break;
+      }
+    })();
+    for (let version = 1; version <= 5; version++) {
+      await registry.submit('c1', () => ({ id: 'o1', version }));
+      await flush();
+    }
+    await consuming;
+    expect(seen).toEqual([1, 2, 3, 4, 5]);
+    expect(await drain(slow, 2)).toEqual([
+      { id: 'o1', version: 1 },
+      { id: 'o1', version: 2 },
+    ]);
+    const drops = observer.events.dropped.filter((e) => e.reason === 'buffer_full');
+    expect(drops.reduce((sum, e) => sum + e.count, 0)).toBe(3);
+    expect(fast.closed).toBe(true);
+  });
+
+  it('does not queue a poke equal to one already waiting', async () => {
+    const { registry, observer } = setup();
+    const receiver = registry.addReceiver('c1');
+    await registry.submit('c1', () => ({ id: 'o1', version: 1 }));
+    await registry.submit('c1', () => ({ id: 'o1', version: 1 }));
+    await registry.submit('c1', () => ({ id: 'o1', version: 2 }));
+    expect(observer.events.dropped).toEqual([{ registry: 'ordersChanged', reason: 'duplicate', count: 1 }]);
+    receiver.close();
+    // A closed receiver completes at once: what was still buffered is discarded with it.
+    expect(await receiver.next()).toEqual({ value: undefined, done: true });
+  });
+
+  it('hands a poke straight to a waiting next()', async () => {
+    const { registry } = setup();
+    const receiver = registry.addReceiver('c1');
+    const next = receiver.next();
+    await registry.submit('c1', () => ({ id: 'o1', version: 1 }));
+    expect(await next).toEqual({ value: { id: 'o1', version: 1 }, done: false });
+  });
+
+  it('serves concurrent next() calls in order without handing out a poke twice', async () => {
+    const { registry } = setup();
+    const receiver = registry.addReceiver('c1');
+    const first = receiver.next();
+    const second = receiver.next();
+    await registry.submit('c1', () => ({ id: 'o1', version: 1 }));
+    await registry.submit('c1', () => ({ id: 'o1', version: 2 }));
+    expect((await first).value).toEqual({ id: 'o1', version: 1 });
+    expect((await second).value).toEqual({ id: 'o1', version: 2 });
+  });
+
+  it('cleans up on return(), idempotently, and forgets empty keys', async () => {
+    const { registry, observer } = setup();
+    const a = registry.addReceiver('c1');
+    const b = registry.addReceiver(['c1', 'u1']);
+    expect(registry.size).toBe(2);
+    expect([...registry.keys()].sort()).toEqual(['c1', 'u1']);
+    expect(await a.return()).toEqual({ value: undefined, done: true });
+    a.close();
+    await a.return();
+    expect(registry.size).toBe(1);
+    b.close();
+    expect(registry.size).toBe(0);
+    expect([...registry.keys()]).toEqual([]);
+    expect(registry.hasReceivers(['c1', 'u1'])).toBe(false);
+    expect(observer.events.receivers.map((e) => e.open)).toEqual([1, 2, 1, 0]);
+  });
+
+  it('completes a waiting next() when the receiver closes', async () => {
+    const { registry } = setup();
+    const receiver = registry.addReceiver('c1');
+    const next = receiver.next();
+    receiver.close();
+    expect(await next).toEqual({ value: undefined, done: true });
+  });
+
+  it('closes the receiver when its signal aborts', async () => {
+    const { registry } = setup();
+    const controller = new AbortController();
+    const receiver = registry.addReceiver('c1', { signal: controller.signal });
+    const next = receiver.next();
+    controller.abort();
+    expect(await next).toEqual({ value: undefined, done: true });
+    expect(registry.size).toBe(0);
+    const late = registry.addReceiver('c1', { signal: controller.signal });
+    expect(late.closed).toBe(true);
+    expect(registry.size).toBe(0);
+  });
+
+  it('ends a for-await loop in a graphql-js style consumer on return()', async () => {
+    const { registry } = setup();
+    const receiver = registry.addReceiver('c1');
+    const got = deferred<Poke>();
+    const loop = (async () => {
+      for await (const poke of receiver) {
+        got.resolve(poke);
+        break; // calls return()
+      }
+    })();
+    await registry.submit('c1', () => ({ id: 'o1', version: 1 }));
+    expect(await got.promise).toEqual({ id: 'o1', version: 1 });
+    await loop;
+    expect(registry.size).toBe(0);
+  });
+
+  it('lets a receiver close during a fan-out without throwing or leaking', async () => {
+    const receivers: { close(): void }[] = [];
+    let closedDuringFanOut = false;
+    const { registry } = setup({
+      // equals runs inside the fan-out: use it to close another receiver mid-iteration.
+      equals: (a, b) => {
+        if (!closedDuringFanOut) {
+          closedDuringFanOut = true;
+          for (const r of receivers) r.close();
+        }
+        return a.version === b.version;
+      },
+    });
+    const first = registry.addReceiver('c1');
+    await registry.submit('c1', () => ({ id: 'o1', version: 1 }));
+    receivers.push(...Array.from({ length: 3 }, () => registry.addReceiver('c1')));
+    const result = await registry.submit('c1', () => ({ id: 'o1', version: 2 }));
+    expect(result.status).toBe('delivered');
+    expect(closedDuringFanOut).toBe(true);
+    expect(registry.size).toBe(1);
+    expect(await drain(first, 2)).toEqual([
+      { id: 'o1', version: 1 },
+      { id: 'o1', version: 2 },
+    ]);
+  });
+
+  it('gives the wildcard receiver everything, and a multi-key submit reaches each receiver once', async () => {
+    const { registry } = setup();
+    const admin = registry.addReceiver('*');
+    const company = registry.addReceiver('c1');
+    const user = registry.addReceiver('u1');
+    const both = registry.addReceiver(['c1', 'u1']);
+    const result = await registry.submit(['c1', 'u1', '*'], () => ({ id: 'o1', version: 1 }));
+    expect(result).toMatchObject({ status: 'delivered', receivers: 4 });
+    await registry.submit('c9', () => ({ id: 'o9', version: 1 }));
+    expect(await drain(admin, 2)).toEqual([
+      { id: 'o1', version: 1 },
+      { id: 'o9', version: 1 },
+    ]);
+    for (const r of [company, user, both]) {
+      expect(await r.next()).toEqual({ value: { id: 'o1', version: 1 }, done: false });
+      r.close();
+      expect(await r.next()).toEqual({ value: undefined, done: true });
+    }
+  });
+
+  it('handles subscribes and submits interleaved concurrently', async () => {
+    const { registry } = setup();
+    const submits: Promise<unknown>[] = [];
+    const receivers = [];
+    for (let i = 0; i < 50; i++) {
+      receivers.push(registry.addReceiver(`c${i % 5}`));
+      submits.push(registry.submit(`c${i % 5}`, async () => Promise.resolve({ id: `o${i}`, version: 1 })));
+      if (i % 7 === 0) receivers.shift()?.close();
+    }
+    await Promise.all(submits);
+    for (const receiver of receivers) {
+      const result = await receiver.next();
+      expect(result.done).toBe(false);
+      receiver.close();
+    }
+    expect(registry.size).toBe(0);
+  });
+
+  it('rejects an empty key with a TypeError', () => {
+    const { registry } = setup();
+    expect(() => registry.addReceiver('')).toThrow(TypeError);
+    expect(() => registry.addReceiver([])).toThrow(TypeError);
+    expect(registry.size).toBe(0);
+  });
+
+  it('keeps delivering when an observer hook throws', async () => {
+    const gate = createGate({
+      observer: {
+        delivered: () => {
+          throw new Error('broken dashboard');
+        },
+        receivers: () => {
+          throw new Error('broken dashboard');
+        },
+      },
+    });
+    const registry = createRegistry<Poke>({ name: 'ordersChanged', gate });
+    disposables.push(registry, gate);
+    const receiver = registry.addReceiver('c1');
+    await registry.submit('c1', () => ({ id: 'o1', version: 1 }));
+    expect(await receiver.next()).toEqual({ value: { id: 'o1', version: 1 }, done: false });
+  });
+
+  describe('resync', () => {
+    it('pokes every open receiver once, spread over the window', async () => {
+      const { registry, clock, observer } = setup({ resyncWindowMs: 100 });
+      const receivers = [
+        ...Array.from({ length: 20 }, () => registry.addReceiver('c1')),
+        ...Array.from({ length: 20 }, () => registry.addReceiver('c2')),
+        registry.addReceiver(['c3', 'c1']),
+      ];
+      const made: string[] = [];
+      const done = registry.resync((key) => {
+        made.push(key);
+        return { id: `resync:${key}`, version: 0 };
+      });
+      await flush();
+      expect(observer.events.delivered.reduce((n, e) => n + e.receivers, 0)).toBeLessThan(41);
+      await clock.advance(100);
+      expect(await done).toBe(41);
+      expect(made.sort()).toEqual(['c1', 'c2', 'c3']);
+      for (const receiver of receivers) {
+        const { value } = await receiver.next();
+        expect(value?.id).toBe(`resync:${receiver.keys[0] ?? ''}`);
+      }
+      expect(observer.events.resync).toEqual([{ registry: 'ordersChanged', receivers: 41 }]);
+      expect(clock.pending).toBe(0);
+    });
+
+    it('pokes all at once with a zero window, and skips receivers that closed meanwhile', async () => {
+      const { registry, clock } = setup({ resyncWindowMs: 1000 });
+      const a = registry.addReceiver('c1');
+      const b = registry.addReceiver('c1');
+      const spreading = registry.resync(() => ({ id: 'r', version: 0 }));
+      b.close();
+      await clock.advance(1000);
+      expect(await spreading).toBe(1);
+      expect(await registry.resync(() => ({ id: 'r2', version: 0 }), { windowMs: 0 })).toBe(1);
+      expect(await drain(a, 2)).toEqual([
+        { id: 'r', version: 0 },
+        { id: 'r2', version: 0 },
+      ]);
+    });
+
+    it('lets a new resync supersede one still spreading', async () => {
+      const { registry, clock } = setup({ resyncWindowMs: 1000 });
+      for (let i = 0; i < 200; i++) registry.addReceiver(`c${i}`);
+      const first = registry.resync(() => ({ id: 'r1', version: 0 }));
+      await clock.advance(100);
+      const second = registry.resync(() => ({ id: 'r2', version: 0 }));
+      expect(await first).toBeLessThan(200);
+      await clock.advance(1000);
+      expect(await second).toBe(200);
+      expect(clock.pending).toBe(0);
+    });
+  });
+
+  describe('dispose', () => {
+    it('completes every iterator, cancels pending gate work and leaves no timer behind', async () => {
+      const { registry, clock, gate, observer } = setup();
+      const waiting = registry.addReceiver('c1');
+      const idle = registry.addReceiver('*');
+      let signal: AbortSignal | undefined;
+      const pending = registry.submit('c1', ({ signal: s }) => {
+        signal = s;
+        return undefined; // never visible: the gate keeps retrying
+      });
+      // Two receivers over 500 ms: the first is poked at once, the second is still to come.
+      const resync = registry.resync(() => ({ id: 'r', version: 0 }), { windowMs: 500 });
+      expect((await waiting.next()).value).toEqual({ id: 'r', version: 0 });
+      const next = waiting.next();
+      await flush();
+      expect(clock.pending).toBeGreaterThan(0);
+      registry.dispose();
+      registry.dispose();
+      expect(await next).toEqual({ value: undefined, done: true });
+      expect(await idle.next()).toEqual({ value: undefined, done: true });
+      expect(await pending).toEqual({ status: 'skipped', reason: 'disposed' });
+      await resync;
+      expect(signal?.aborted).toBe(true);
+      expect(registry.size).toBe(0);
+      expect(gate.stats).toEqual({ running: 0, queued: 0 });
+      expect(clock.pending).toBe(0);
+      expect(await registry.submit('c1', () => ({ id: 'o', version: 1 }))).toEqual({
+        status: 'skipped',
+        reason: 'disposed',
+      });
+      expect(() => registry.addReceiver('c1')).toThrow(RegistryDisposedError);
+      expect(observer.events.skipped.map((e) => e.reason)).toEqual(['disposed', 'disposed']);
+    });
+
+    it('leaves other registries on the same gate untouched', async () => {
+      const { registry, gate } = setup();
+      const other = createRegistry<Poke>({ name: 'usersChanged', gate });
+      disposables.push(other);
+      const receiver = other.addReceiver('u1');
+      registry.addReceiver('c1');
+      registry.dispose();
+      expect(await other.submit('u1', () => ({ id: 'u1', version: 1 }))).toMatchObject({
+        status: 'delivered',
+      });
+      expect((await receiver.next()).value).toEqual({ id: 'u1', version: 1 });
+    });
+  });
+});
