@@ -33,3 +33,82 @@ export { shallowEqual } from './core/shallow-equal.js';
 export { PokegateError, RegistryDisposedError, GateTimeoutError, DisposedError } from './core/errors.js';
 export { createPrometheusObserver } from './metrics/prometheus-observer.js';
 export type { PrometheusObserverOptions } from './metrics/prometheus-observer.js';
+
+// --- Transport: events at the edge, the transient consumer, the projector, the publisher ---
+export { createEventParser } from './transport/event-parser.js';
+export type {
+  EventParser,
+  EventParserOptions,
+  EventSchema,
+  SchemaResult,
+  SchemaIssue,
+  ParseResult,
+  MalformedReason,
+} from './transport/event-parser.js';
+export {
+  orderEventSchema,
+  orderRoutingKey,
+  orderRoutingKeys,
+  orderBindingKey,
+} from './transport/order-events.js';
+export type {
+  OrderEvent,
+  OrderPlaced,
+  OrderStatusChanged,
+  OrderRemoved,
+  OrderStatus,
+} from './transport/order-events.js';
+export { route, resyncTarget } from './transport/transient-consumer.js';
+export type {
+  Route,
+  Mapper,
+  MapContext,
+  ResyncTarget,
+  StartOptions,
+  TransientConsumer,
+  TransientConsumerOptions,
+} from './transport/transient-consumer.js';
+export type {
+  Projector,
+  ProjectorOptions,
+  ProjectorCloseOptions,
+  ProjectionHandlers,
+  ProjectionContext,
+  ProjectionOutcome,
+  TypedEvent,
+  DeadLetter,
+} from './transport/projector.js';
+export type {
+  Publisher,
+  PublisherOptions,
+  PublishOptions,
+  PublisherCloseOptions,
+} from './transport/publisher.js';
+export { toSafeTransportObserver } from './transport/transport-observer.js';
+export type {
+  TransportObserver,
+  SafeTransportObserver,
+  EventOutcome,
+  ProjectedOutcome,
+  EventReceivedEvent,
+  ConsumingEvent,
+  ProjectedEvent,
+} from './transport/transport-observer.js';
+export type { Logger } from './transport/logger.js';
+export {
+  TransportClosedError,
+  BrokerUnreachableError,
+  PublisherBufferFullError,
+  PublishNackedError,
+} from './transport/errors.js';
+export { createAmqpTransientConsumer } from './amqp/transient-consumer.js';
+export type { AmqpTransientConsumerOptions } from './amqp/transient-consumer.js';
+export { createAmqpProjector, retryQueueName, projectorHeaders } from './amqp/projector.js';
+export type { AmqpProjectorOptions } from './amqp/projector.js';
+export { createAmqpPublisher } from './amqp/publisher.js';
+export type { AmqpPublisherOptions } from './amqp/publisher.js';
+export type { AmqpConnectionOptions, ReconnectOptions } from './amqp/connection.js';
+export { createInProcessBus } from './bus/in-process-bus.js';
+export type { InProcessBus, InProcessBusOptions } from './bus/in-process-bus.js';
+export { createPrometheusTransportObserver } from './metrics/prometheus-transport-observer.js';
+export type { PrometheusTransportObserverOptions } from './metrics/prometheus-transport-observer.js';

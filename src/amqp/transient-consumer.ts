@@ -1,0 +1,144 @@
+import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
+import { expectInteger } from '../core/validate.js';
+import { createDispatcher, type Dispatcher } from '../transport/dispatcher.js';
+import type {
+  StartOptions,
+  TransientConsumer,
+  TransientConsumerOptions,
+} from '../transport/transient-consumer.js';
+import { expectShortString } from '../transport/validate.js';
+import { ManagedConnection, type AmqpConnectionOptions } from './connection.js';
+
+export interface AmqpTransientConsumerOptions<E> extends TransientConsumerOptions<E>, AmqpConnectionOptions {
+  /**
+   * The topic exchange the events are published on; declared (durable) if missing.
+   * @default 'pokegate.events'
+   */
+  readonly exchange?: string;
+  /**
+   * Messages the broker sends ahead of the acknowledgements. Each is
+   * acknowledged as soon as it is submitted, so this only bounds the bytes in
+   * flight. Minimum: 1.
+   * @default 256
+   */
+  readonly prefetch?: number;
+}
+
+/**
+ * The per-replica consumer on RabbitMQ: a server-named, exclusive,
+ * auto-delete queue bound to the exchange, re-declared on every reconnect.
+ * The queue dies with the connection, so whatever was published during a gap
+ * is lost to this replica: every reconnect (after a lost connection, a lost
+ * channel, or a consumer the broker cancelled) resyncs every registry.
+ */
+export function createAmqpTransientConsumer<E>(options: AmqpTransientConsumerOptions<E>): TransientConsumer {
+  return new AmqpTransientConsumer(options);
+}
+
+class AmqpTransientConsumer<E> implements TransientConsumer {
+  readonly #dispatcher: Dispatcher;
+  readonly #connection: ManagedConnection;
+  readonly #exchange: string;
+  readonly #prefetch: number;
+  /** True between a successful setup and the loss of its channel; drives `pokegate_broker_connected`. */
+  #consuming = false;
+  #closing: Promise<void> | undefined;
+
+  constructor(options: AmqpTransientConsumerOptions<E>) {
+    const { exchange = 'pokegate.events', prefetch = 256 } = options;
+    this.#exchange = expectShortString('exchange', exchange);
+    this.#prefetch = expectInteger('prefetch', prefetch, 1);
+    this.#dispatcher = createDispatcher(options, 'transient-consumer');
+    this.#connection = new ManagedConnection(options, {
+      component: 'transient-consumer',
+      setup: (model) => this.#setup(model),
+      connected: (first) => {
+        this.#connected(first);
+      },
+      disconnected: () => {
+        this.#setConsuming(false);
+      },
+    });
+  }
+
+  get consuming(): boolean {
+    return this.#consuming;
+  }
+
+  start(options: StartOptions = {}): Promise<void> {
+    // A start that fails leaves the component closed, its waiters settled.
+    return this.#connection.open(options.signal).catch(async (error: unknown) => {
+      await this.close();
+      throw error;
+    });
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  async #setup(model: ChannelModel): Promise<void> {
+    const channel = await model.createChannel();
+    this.#connection.watch(model, channel, () => {
+      this.#setConsuming(false);
+    });
+    await channel.assertExchange(this.#exchange, 'topic', { durable: true });
+    const { queue } = await channel.assertQueue('', { exclusive: true, autoDelete: true, durable: false });
+    for (const key of this.#dispatcher.bindingKeys) await channel.bindQueue(queue, this.#exchange, key);
+    await channel.prefetch(this.#prefetch);
+    await channel.consume(
+      queue,
+      (message) => {
+        this.#onMessage(model, channel, message);
+      },
+      { noAck: false },
+    );
+    this.#connection.logger.info(
+      {
+        queue,
+        exchange: this.#exchange,
+        bindingKeys: this.#dispatcher.bindingKeys,
+        prefetch: this.#prefetch,
+      },
+      'consuming',
+    );
+  }
+
+  #connected(first: boolean): void {
+    this.#setConsuming(true);
+    // Consuming again before resyncing: nothing falls between the two. Before
+    // the first start only receivers already open can have missed anything.
+    this.#dispatcher.resync(first);
+  }
+
+  /** Called by amqplib for each delivery; it must never throw. */
+  #onMessage(model: ChannelModel, channel: Channel, message: ConsumeMessage | null): void {
+    if (message === null) {
+      this.#setConsuming(false);
+      this.#connection.recycle(model, 'the broker cancelled the consumer (its queue was deleted)');
+      return;
+    }
+    this.#dispatcher.dispatch(message.fields.routingKey, message.content);
+    try {
+      channel.ack(message);
+    } catch {
+      // The channel closed meanwhile: its loss is a gap, healed by the resync.
+    }
+  }
+
+  #setConsuming(consuming: boolean): void {
+    if (this.#consuming === consuming) return;
+    this.#consuming = consuming;
+    this.#dispatcher.observer.consuming({ consuming });
+  }
+
+  async #close(): Promise<void> {
+    await this.#connection.close();
+    this.#setConsuming(false);
+  }
+}

@@ -1,0 +1,81 @@
+import { z } from 'zod';
+
+// The orders events of the reference service, as the owning service publishes
+// them onto the topic exchange (see DESIGN.md, "The reference service").
+
+export type OrderStatus = 'PLACED' | 'PAID' | 'SHIPPED' | 'CANCELLED';
+
+interface OrderEventBase {
+  /** Unique per event, e.g. a UUID. */
+  readonly eventId: string;
+  readonly companyId: string;
+  readonly orderId: string;
+  /** Counts from 1 per order; the projector applies version n only after n - 1. */
+  readonly version: number;
+  /** ISO 8601, when the owning service made the change. */
+  readonly occurredAt: string;
+}
+
+export interface OrderPlaced extends OrderEventBase {
+  readonly type: 'OrderPlaced';
+  readonly data: { readonly total: number; readonly status: OrderStatus };
+}
+
+export interface OrderStatusChanged extends OrderEventBase {
+  readonly type: 'OrderStatusChanged';
+  readonly data: { readonly status: OrderStatus; readonly total?: number | undefined };
+}
+
+export interface OrderRemoved extends OrderEventBase {
+  readonly type: 'OrderRemoved';
+  readonly data?: Readonly<Record<string, unknown>> | undefined;
+}
+
+export type OrderEvent = OrderPlaced | OrderStatusChanged | OrderRemoved;
+
+/** The routing key each event type is published with. */
+export const orderRoutingKeys = Object.freeze({
+  OrderPlaced: 'orders.placed',
+  OrderStatusChanged: 'orders.status_changed',
+  OrderRemoved: 'orders.removed',
+} as const satisfies Record<OrderEvent['type'], string>);
+
+/** The binding key that matches every orders event. */
+export const orderBindingKey = 'orders.*';
+
+export function orderRoutingKey(event: OrderEvent): string {
+  return orderRoutingKeys[event.type];
+}
+
+const id = z.string().min(1).max(200);
+const status = z.enum(['PLACED', 'PAID', 'SHIPPED', 'CANCELLED']);
+const base = {
+  eventId: id,
+  companyId: id,
+  orderId: id,
+  version: z.int().min(1),
+  occurredAt: z.iso.datetime({ offset: true }),
+};
+
+/**
+ * The orders event schema (a zod schema, hence a Standard Schema for
+ * `createEventParser`). Unknown fields are tolerated and dropped, so the owning
+ * service can add some without breaking this one.
+ */
+export const orderEventSchema: z.ZodType<OrderEvent> = z.discriminatedUnion('type', [
+  z.object({
+    ...base,
+    type: z.literal('OrderPlaced'),
+    data: z.object({ total: z.number(), status }),
+  }),
+  z.object({
+    ...base,
+    type: z.literal('OrderStatusChanged'),
+    data: z.object({ status, total: z.number().optional() }),
+  }),
+  z.object({
+    ...base,
+    type: z.literal('OrderRemoved'),
+    data: z.record(z.string(), z.unknown()).optional(),
+  }),
+]);

@@ -1,0 +1,398 @@
+// One contract, two transports: what holds on the in-process bus must hold on
+// real RabbitMQ, and the other way round.
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  createAmqpProjector,
+  createAmqpPublisher,
+  createAmqpTransientConsumer,
+  createEventParser,
+  createGate,
+  createInProcessBus,
+  createRegistry,
+  orderEventSchema,
+  orderRoutingKey,
+  resyncTarget,
+  retryQueueName,
+  route,
+  TransportClosedError,
+  type DeadLetter,
+  type InProcessBus,
+  type Mapper,
+  type OrderEvent,
+  type Projector,
+  type ProjectorOptions,
+  type Publisher,
+  type Registry,
+  type TransientConsumer,
+  type TransientConsumerOptions,
+} from '../../src/index.js';
+import { amqpUrl, openAdmin, uniqueName, type Admin } from '../utils/amqp.js';
+import { deferred } from '../utils/deferred.js';
+import { captureLogs } from '../utils/log-capture.js';
+import { MemoryReadView, orderEvent, resyncPoke, type Poke } from '../utils/orders.js';
+import { transportRecorder } from '../utils/transport-recorder.js';
+import { waitFor } from '../utils/wait-for.js';
+
+interface Closable {
+  close(): Promise<void>;
+}
+
+/** What the contract needs of a transport, beside the three components. */
+interface Harness {
+  readonly name: string;
+  /**
+   * Rejects, in every test, while the transport cannot be reached: an
+   * unreachable broker fails each test rather than skipping it.
+   */
+  ready(): Promise<void>;
+  tearDown(): Promise<void>;
+  consumer(options: TransientConsumerOptions<OrderEvent>): TransientConsumer;
+  projector(options: ProjectorOptions<OrderEvent>): Projector;
+  publisher(): Publisher<OrderEvent>;
+  /** Bytes onto the exchange, as a misbehaving owning service might send them. */
+  publishRaw(routingKey: string, body: Uint8Array): Promise<void>;
+  deadLetters(queue: string): Promise<readonly DeadLetter[]>;
+}
+
+function busHarness(): Harness {
+  let bus: InProcessBus | undefined;
+  const get = (): InProcessBus => bus ?? (bus = createInProcessBus());
+  return {
+    name: 'the in-process bus',
+    ready: () => Promise.resolve(),
+    async tearDown() {
+      await bus?.close();
+      bus = undefined;
+    },
+    consumer: (options) => get().createTransientConsumer(options),
+    projector: (options) => get().createProjector(options),
+    publisher: () => get().createPublisher({ routingKey: orderRoutingKey }),
+    publishRaw(routingKey, body) {
+      get().publishRaw(routingKey, body);
+      return Promise.resolve();
+    },
+    deadLetters: (queue) => Promise.resolve(get().deadLetters(queue)),
+  };
+}
+
+function amqpHarness(): Harness {
+  const exchange = uniqueName('pokegate.test.contract');
+  const queues: string[] = [];
+  let admin: Admin | undefined;
+  let connecting: Promise<Admin> | undefined;
+  const connection = { url: amqpUrl, exchange, reconnect: { startupRetries: 2 } };
+  const needAdmin = (): Admin => {
+    if (admin === undefined) throw new Error('The broker harness is not set up');
+    return admin;
+  };
+  return {
+    name: 'RabbitMQ',
+    async ready() {
+      connecting ??= openAdmin();
+      admin = await connecting;
+    },
+    async tearDown() {
+      await admin?.deleteQueues(queues);
+      await admin?.deleteExchange(exchange);
+      await admin?.close();
+    },
+    // prefetch 1: a message left unacknowledged would hold up every later one.
+    consumer: (options) => createAmqpTransientConsumer({ ...options, ...connection, prefetch: 1 }),
+    projector(options) {
+      const delays = options.retryDelaysMs ?? [50, 250, 1_000, 5_000];
+      queues.push(
+        options.queue,
+        `${options.queue}.dlq`,
+        ...delays.map((d) => retryQueueName(options.queue, d)),
+      );
+      return createAmqpProjector({ ...options, ...connection });
+    },
+    publisher: () => createAmqpPublisher({ ...connection, routingKey: orderRoutingKey }),
+    publishRaw: (routingKey, body) => needAdmin().publish(exchange, routingKey, body),
+    async deadLetters(queue) {
+      const messages = await needAdmin().drain(`${queue}.dlq`);
+      return messages.map(({ body, headers }) => ({
+        body,
+        routingKey: String(headers['x-pokegate-routing-key']),
+        attempts: Number(headers['x-pokegate-attempt']),
+        reason: String(headers['x-pokegate-reason']),
+      }));
+    },
+  };
+}
+
+const encode = (value: unknown): Uint8Array => Buffer.from(JSON.stringify(value));
+
+describe.each([busHarness(), amqpHarness()])('the transport contract on $name', (harness) => {
+  let registry: Registry<Poke>;
+  const opened: Closable[] = [];
+  const open = <C extends Closable>(component: C): C => {
+    opened.push(component);
+    return component;
+  };
+  const parse = createEventParser({ schema: orderEventSchema, maxBytes: 512 });
+  const map: Mapper<OrderEvent> = (event) => {
+    if (event.companyId === 'boom') throw new Error('mapper bug');
+    if (event.companyId === 'nobody') return [];
+    const poke: Poke = { companyId: event.companyId, orderId: event.orderId, version: event.version };
+    return [route(registry, event.companyId, () => poke, { coalesceKey: event.orderId })];
+  };
+
+  beforeEach(() => harness.ready());
+  afterAll(() => harness.tearDown());
+  afterEach(async () => {
+    for (const component of opened.splice(0).reverse()) await component.close();
+  });
+
+  /** A gate and a registry, disposed after the test (after the components using them). */
+  function createRegistryForTest(name: string): void {
+    const gate = createGate();
+    const created = createRegistry<Poke>({ name, gate, resyncWindowMs: 0 });
+    open({
+      close() {
+        created.dispose();
+        gate.dispose();
+        return Promise.resolve();
+      },
+    });
+    registry = created;
+  }
+
+  function createConsumer(options: Partial<TransientConsumerOptions<OrderEvent>> = {}): TransientConsumer {
+    createRegistryForTest('ordersChanged');
+    return open(
+      harness.consumer({
+        parse,
+        map,
+        registries: [resyncTarget(registry, resyncPoke)],
+        bindingKeys: ['orders.*'],
+        ...options,
+      }),
+    );
+  }
+
+  describe('the transient consumer', () => {
+    it('pokes the receivers of an event once it is published', async () => {
+      const consumer = createConsumer();
+      const receiver = registry.addReceiver('c1');
+      const other = registry.addReceiver('c2');
+      await consumer.start();
+      await receiver.next(); // the resync of a receiver opened before the start
+      await other.next();
+      const publisher = open(harness.publisher());
+      await publisher.start();
+      const event = orderEvent({ companyId: 'c1' });
+      await publisher.publish(event);
+      expect((await receiver.next()).value).toEqual({ companyId: 'c1', orderId: event.orderId, version: 1 });
+      await publisher.publish(orderEvent({ companyId: 'c2', orderId: 'o-c2' }));
+      expect((await other.next()).value).toMatchObject({ orderId: 'o-c2' });
+    });
+
+    it('acknowledges, counts and logs every bad message, and still pokes the next valid event', async () => {
+      const observer = transportRecorder();
+      const { logger, lines } = captureLogs();
+      const consumer = createConsumer({ observer, logger });
+      const receiver = registry.addReceiver('c1');
+      await consumer.start();
+      await receiver.next();
+      const valid = orderEvent({ companyId: 'c1' });
+      await harness.publishRaw('orders.placed', Buffer.from('{"eventId": '));
+      await harness.publishRaw('orders.placed', encode(42));
+      await harness.publishRaw('orders.placed', encode([valid]));
+      await harness.publishRaw('orders.placed', encode({ ...valid, version: 0 }));
+      await harness.publishRaw('orders.placed', encode({ ...valid, padding: 'x'.repeat(600) }));
+      await harness.publishRaw('orders.placed', Buffer.from([0x7b, 0xff, 0x7d]));
+      await harness.publishRaw('orders.placed', encode(orderEvent({ companyId: 'nobody' })));
+      await harness.publishRaw('orders.placed', encode(orderEvent({ companyId: 'boom' })));
+      await harness.publishRaw('orders.placed', encode(valid));
+      expect((await receiver.next()).value).toMatchObject({ orderId: valid.orderId });
+      expect(observer.events.map((e) => e.outcome)).toEqual([
+        ...Array<string>(6).fill('malformed'),
+        'unroutable',
+        'unroutable',
+        'accepted',
+      ]);
+      const malformed = lines.filter((line) => line.msg === 'malformed message acknowledged and dropped');
+      expect(malformed.map((line) => line.reason)).toEqual([
+        'invalid_json',
+        'not_an_object',
+        'not_an_object',
+        'invalid_event',
+        'too_large',
+        'not_utf8',
+      ]);
+      expect(malformed.every((line) => line.routingKey === 'orders.placed')).toBe(true);
+      expect(lines.some((line) => line.msg === 'the mapper threw; message acknowledged')).toBe(true);
+    });
+
+    it('takes only what its binding keys match', async () => {
+      const observer = transportRecorder();
+      const consumer = createConsumer({ observer, bindingKeys: ['orders.placed'] });
+      const receiver = registry.addReceiver('c1');
+      await consumer.start();
+      await receiver.next();
+      const publisher = open(harness.publisher());
+      await publisher.start();
+      await publisher.publish(orderEvent({ companyId: 'c1', type: 'OrderRemoved', orderId: 'removed' }));
+      await publisher.publish(orderEvent({ companyId: 'c1', orderId: 'placed' }));
+      expect((await receiver.next()).value).toMatchObject({ orderId: 'placed' });
+      expect(observer.events).toEqual([{ outcome: 'accepted', routingKey: 'orders.placed' }]);
+    });
+
+    it('says whether it consumes, closes idempotently, and refuses to start again', async () => {
+      const observer = transportRecorder();
+      const consumer = createConsumer({ observer });
+      expect(consumer.consuming).toBe(false);
+      await consumer.start();
+      expect(consumer.consuming).toBe(true);
+      await Promise.all([consumer.close(), consumer.close()]);
+      await consumer[Symbol.asyncDispose]();
+      expect(consumer.consuming).toBe(false);
+      expect(observer.consumingChanges).toEqual([true, false]);
+      await expect(consumer.start()).rejects.toBeInstanceOf(TransportClosedError);
+    });
+  });
+
+  describe('the projector', () => {
+    let view: MemoryReadView;
+    let queue: string;
+    const projector = (options: Partial<ProjectorOptions<OrderEvent>> = {}): Projector =>
+      open(
+        harness.projector({
+          queue,
+          bindingKeys: ['orders.*'],
+          parse,
+          handlers: view.handlers,
+          orderKey: (event) => event.orderId,
+          retryDelaysMs: [20, 20, 20],
+          ...options,
+        }),
+      );
+
+    function startGate(): void {
+      createRegistryForTest('unused');
+      view = new MemoryReadView();
+      queue = uniqueName('pokegate.test.projection');
+    }
+
+    it('applies versions in order, whatever order they arrive in', async () => {
+      startGate();
+      const observer = transportRecorder();
+      await projector({ observer }).start();
+      const publisher = open(harness.publisher());
+      await publisher.start();
+      for (const version of [3, 2, 1]) await publisher.publish(orderEvent({ orderId: 'o1', version }));
+      await waitFor('version 3', () => view.versions.get('o1') === 3);
+      expect(view.applied.map((a) => a.version)).toEqual([1, 2, 3]);
+      expect(observer.count('retried')).toBeGreaterThanOrEqual(2);
+      expect(observer.count('applied')).toBe(3);
+    });
+
+    it('acknowledges a duplicate and leaves the read view as it was', async () => {
+      startGate();
+      const observer = transportRecorder();
+      await projector({ observer }).start();
+      const publisher = open(harness.publisher());
+      await publisher.start();
+      const event = orderEvent({ orderId: 'o1' });
+      await publisher.publish(event);
+      await publisher.publish(event);
+      await publisher.publish(orderEvent({ orderId: 'o1', version: 2 }));
+      await waitFor('three settled deliveries', () => observer.projections.length === 3);
+      expect(observer.projections).toEqual(['applied', 'duplicate', 'applied']);
+      expect(view.applied).toEqual([
+        { orderId: 'o1', version: 1 },
+        { orderId: 'o1', version: 2 },
+      ]);
+    });
+
+    it('dead-letters an event whose handler fails on every try, and goes on with the others', async () => {
+      startGate();
+      const observer = transportRecorder();
+      view.before = (event) => {
+        if (event.orderId === 'broken') throw new Error('read view down');
+      };
+      // Two retries: three tries in all.
+      await projector({ observer, retryDelaysMs: [20, 20] }).start();
+      const publisher = open(harness.publisher());
+      await publisher.start();
+      await publisher.publish(orderEvent({ orderId: 'broken' }));
+      await publisher.publish(orderEvent({ orderId: 'fine' }));
+      await waitFor('the dead letter', () => observer.count('dead_lettered') === 1);
+      expect(view.contexts.map((c) => c.attempt).filter((attempt) => attempt > 1)).toEqual([2, 3]);
+      expect(view.versions.get('fine')).toBe(1);
+      expect(observer.count('retried')).toBe(2);
+      const dead = await harness.deadLetters(queue);
+      expect(dead).toHaveLength(1);
+      expect(dead[0]).toMatchObject({ routingKey: 'orders.placed', attempts: 3 });
+      expect(dead[0]?.reason).toContain('read view down');
+    });
+
+    it('dead-letters a malformed message at once', async () => {
+      startGate();
+      const observer = transportRecorder();
+      await projector({ observer }).start();
+      await harness.publishRaw('orders.placed', Buffer.from('not json'));
+      await waitFor('the dead letter', () => observer.count('dead_lettered') === 1);
+      const dead = await harness.deadLetters(queue);
+      expect(dead).toHaveLength(1);
+      expect(dead[0]).toMatchObject({ routingKey: 'orders.placed', attempts: 1 });
+      expect(dead[0]?.reason).toMatch(/^malformed \(invalid_json\)/);
+      expect(Buffer.from(dead[0]?.body ?? []).toString()).toBe('not json');
+    });
+
+    it('hands a delivery written but never acknowledged (a crash) to another replica', async () => {
+      startGate();
+      const written = deferred();
+      const crash = deferred();
+      view.after = async (event) => {
+        if (event.orderId !== 'o1') return;
+        view.after = () => undefined;
+        written.resolve();
+        await crash.promise;
+      };
+      const crashing = projector();
+      await crashing.start();
+      const publisher = open(harness.publisher());
+      await publisher.start();
+      await publisher.publish(orderEvent({ orderId: 'o1' }));
+      await written.promise;
+      const observer = transportRecorder();
+      await projector({ observer }).start();
+      // The crash: the connection goes without waiting for the handler to return.
+      await crashing.close({ signal: AbortSignal.abort() });
+      await waitFor('the redelivery', () => observer.projections.length === 1);
+      expect(observer.projections).toEqual(['duplicate']);
+      expect(view.contexts.at(-1)?.redelivered).toBe(true);
+      crash.resolve();
+      expect(view.applied).toEqual([{ orderId: 'o1', version: 1 }]);
+    });
+  });
+
+  describe('the publisher', () => {
+    it('resolves once the event is confirmed, and refuses events after close', async () => {
+      const consumer = createConsumer();
+      const receiver = registry.addReceiver('c1');
+      await consumer.start();
+      await receiver.next();
+      const publisher = open(harness.publisher());
+      await publisher.start();
+      expect(publisher.connected).toBe(true);
+      await publisher.publish(orderEvent({ companyId: 'c1', orderId: 'confirmed' }));
+      expect((await receiver.next()).value).toMatchObject({ orderId: 'confirmed' });
+      await Promise.all([publisher.close(), publisher.close()]);
+      expect(publisher.connected).toBe(false);
+      await expect(publisher.publish(orderEvent())).rejects.toBeInstanceOf(TransportClosedError);
+    });
+
+    it('rejects a publish whose signal already aborted', async () => {
+      createConsumer();
+      const publisher = open(harness.publisher());
+      await publisher.start();
+      const reason = new Error('no longer needed');
+      await expect(publisher.publish(orderEvent(), { signal: AbortSignal.abort(reason) })).rejects.toBe(
+        reason,
+      );
+    });
+  });
+});
