@@ -1,0 +1,33 @@
+import type { Registry } from '../core/registry.js';
+import type { OrderEvent } from '../transport/order-events.js';
+import { route, type Mapper } from '../transport/transient-consumer.js';
+import type { ReadView } from './read-view.js';
+import type { OrderChange } from './types.js';
+
+/**
+ * Routes each orders event to the subscribers of its company. The producer
+ * is the visibility check: it pokes only once `order(id)` on this replica
+ * returns the event's version or a later one (or null, removed).
+ */
+export function createOrdersMapper(
+  ordersChanged: Registry<OrderChange>,
+  readView: Pick<ReadView, 'orderState'>,
+): Mapper<OrderEvent> {
+  return (event) => {
+    const { companyId, orderId, version } = event;
+    return [
+      route(
+        ordersChanged,
+        companyId,
+        async ({ signal }) => {
+          const state = await readView.orderState(orderId, { signal });
+          // The read view's own version: at least the event's, and what a refetch will return.
+          if (state === null || state.version < version) return undefined;
+          return { companyId, orderId, removed: state.removed, version: state.version };
+        },
+        // Versions only grow per order: the newer event being visible implies the older one is.
+        { coalesceKey: orderId, occurredAt: Date.parse(event.occurredAt) },
+      ),
+    ];
+  };
+}

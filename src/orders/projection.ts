@@ -1,0 +1,41 @@
+import type { OrderEvent } from '../transport/order-events.js';
+import type { ProjectionContext, ProjectionHandlers, ProjectionOutcome } from '../transport/projector.js';
+import type { ReadView } from './read-view.js';
+
+export interface OrderProjectionOptions {
+  readonly readView: Pick<ReadView, 'apply'>;
+  /**
+   * Demo only (`PROJECTION_DELAY_MS`): waits this long before each write, so
+   * the read view visibly lags the events.
+   * @default 0
+   */
+  readonly delayMs?: number;
+}
+
+/** The projector's handlers: every orders event goes through the read view's versioned apply. */
+export function createOrderProjection(options: OrderProjectionOptions): ProjectionHandlers<OrderEvent> {
+  const { readView, delayMs = 0 } = options;
+  const apply = async (event: OrderEvent, context: ProjectionContext): Promise<ProjectionOutcome> => {
+    if (delayMs > 0) await delay(delayMs, context.signal);
+    return readView.apply(event, { signal: context.signal });
+  };
+  return { OrderPlaced: apply, OrderStatusChanged: apply, OrderRemoved: apply };
+}
+
+function delay(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) {
+      reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
+      return;
+    }
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}

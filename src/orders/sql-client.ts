@@ -1,0 +1,115 @@
+import pg from 'pg';
+import { toError } from '../core/errors.js';
+import type { Logger } from '../transport/logger.js';
+
+/** Runs one statement and returns its rows. */
+export type SqlQuery = <R extends object>(text: string, params?: readonly unknown[]) => Promise<R[]>;
+
+/**
+ * The little SQL surface the read view needs, so that its statements are
+ * written once for PostgreSQL and for PGlite.
+ */
+export interface SqlClient {
+  readonly backend: 'postgres' | 'pglite';
+  readonly query: SqlQuery;
+  /**
+   * Runs `work` in one transaction on one connection: commits when it
+   * resolves, rolls back when it throws.
+   */
+  transaction<T>(work: (query: SqlQuery) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+export interface PostgresClientOptions {
+  readonly connectionString: string;
+  readonly maxConnections: number;
+  readonly connectionTimeoutMs: number;
+  readonly statementTimeoutMs: number;
+  readonly applicationName: string;
+  readonly logger: Logger;
+}
+
+export function createPostgresClient(options: PostgresClientOptions): SqlClient {
+  const {
+    connectionString,
+    maxConnections,
+    connectionTimeoutMs,
+    statementTimeoutMs,
+    applicationName,
+    logger,
+  } = options;
+  const pool = new pg.Pool({
+    connectionString,
+    max: maxConnections,
+    connectionTimeoutMillis: connectionTimeoutMs,
+    // A statement outliving its caller (an aborted read) holds a connection
+    // only this long.
+    statement_timeout: statementTimeoutMs,
+    application_name: applicationName,
+  });
+  // Without a listener, an idle connection that the server drops would crash
+  // the process; the pool replaces it on the next checkout.
+  pool.on('error', (error) => {
+    logger.error({ err: error }, 'an idle PostgreSQL connection of the read view failed');
+  });
+  return {
+    backend: 'postgres',
+    async query<R extends object>(text: string, params: readonly unknown[] = []) {
+      const result = await pool.query<R & pg.QueryResultRow>(text, [...params]);
+      return result.rows;
+    },
+    async transaction(work) {
+      const client = await pool.connect();
+      // A connection whose ROLLBACK failed is in an unknown state: the pool
+      // must destroy it rather than hand it out again.
+      let broken: Error | undefined;
+      try {
+        await client.query('BEGIN');
+        const result = await work(async <R extends object>(text: string, params: readonly unknown[] = []) => {
+          const rows = await client.query<R & pg.QueryResultRow>(text, [...params]);
+          return rows.rows;
+        });
+        await client.query('COMMIT');
+        return result;
+      } catch (error) {
+        try {
+          await client.query('ROLLBACK');
+        } catch (rollbackError) {
+          broken = toError(rollbackError);
+        }
+        throw error;
+      } finally {
+        client.release(broken);
+      }
+    },
+    close: () => pool.end(),
+  };
+}
+
+export interface PgliteClientOptions {
+  /** Where PGlite keeps its files; `undefined` keeps them in memory. */
+  readonly dataDir: string | undefined;
+}
+
+export async function createPgliteClient(options: PgliteClientOptions): Promise<SqlClient> {
+  // Imported on demand: a service on a real PostgreSQL never loads the WASM build.
+  const { PGlite } = await import('@electric-sql/pglite');
+  const db = options.dataDir === undefined ? await PGlite.create() : await PGlite.create(options.dataDir);
+  return {
+    backend: 'pglite',
+    async query<R extends object>(text: string, params: readonly unknown[] = []) {
+      const result = await db.query<R>(text, [...params]);
+      return result.rows;
+    },
+    // PGlite is one connection: its transaction holds a mutex that every other
+    // query waits for, so transactions here are serialised, never interleaved.
+    transaction: (work) =>
+      db.transaction((tx) =>
+        work(async <R extends object>(text: string, params: readonly unknown[] = []) => {
+          const result = await tx.query<R>(text, [...params]);
+          return result.rows;
+        }),
+      ),
+    close: () => db.close(),
+  };
+}

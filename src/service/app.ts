@@ -1,0 +1,238 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { pino, type Logger } from 'pino';
+import { collectDefaultMetrics, Registry as PromRegistry } from 'prom-client';
+import { createAmqpProjector } from '../amqp/projector.js';
+import { createAmqpPublisher } from '../amqp/publisher.js';
+import { createAmqpTransientConsumer } from '../amqp/transient-consumer.js';
+import { createInProcessBus, type InProcessBus } from '../bus/in-process-bus.js';
+import { createGate, type Gate } from '../core/gate.js';
+import { createRegistry, type Registry } from '../core/registry.js';
+import { createPrometheusObserver } from '../metrics/prometheus-observer.js';
+import { createPrometheusTransportObserver } from '../metrics/prometheus-transport-observer.js';
+import { createOrdersMapper } from '../orders/mapper.js';
+import { createMemoryLedger, createSqlLedger, type OrderLedger } from '../orders/owner-ledger.js';
+import { createOrderProjection } from '../orders/projection.js';
+import { createReadView, type ReadView } from '../orders/read-view.js';
+import { createPostgresClient } from '../orders/sql-client.js';
+import { resyncPoke, type OrderChange } from '../orders/types.js';
+import { createOrderWriter } from '../orders/writer.js';
+import { createEventParser } from '../transport/event-parser.js';
+import {
+  orderBindingKey,
+  orderEventSchema,
+  orderRoutingKey,
+  type OrderEvent,
+} from '../transport/order-events.js';
+import type { Projector } from '../transport/projector.js';
+import type { Publisher } from '../transport/publisher.js';
+import { resyncTarget, type TransientConsumer } from '../transport/transient-consumer.js';
+import { createAuthenticator } from './auth.js';
+import type { Config } from './config.js';
+import { createGraphQLServer } from './graphql.js';
+import { createHttpRoutes } from './http.js';
+import { attachWebSocket, type WebSocketEndpoint } from './websocket.js';
+
+/** The durable queue every replica's projector shares: one per exchange, so deployments never mix. */
+export function projectorQueue(exchange: string): string {
+  return `${exchange}.orders-projector`;
+}
+
+export interface App {
+  /** The port it listens on (useful with `PORT=0`). */
+  readonly port: number;
+  readonly logger: Logger;
+  /**
+   * Stops in order: stop consuming, let the gate deliver what is already
+   * visible (within the shutdown deadline), complete every subscription,
+   * close the sockets with 1001, then the broker connections and the pools.
+   * Idempotent.
+   */
+  stop(): Promise<void>;
+}
+
+export interface StartAppOptions {
+  /** @default a pino logger at `config.logLevel` on stdout */
+  readonly logger?: Logger;
+}
+
+/** Builds the reference service from its configuration and starts serving. */
+export async function startApp(config: Config, options: StartAppOptions = {}): Promise<App> {
+  const logger = options.logger ?? pino({ level: config.logLevel, base: { service: 'pokegate' } });
+  const closers: (() => Promise<void> | void)[] = [];
+  const closeAll = async (): Promise<void> => {
+    for (const close of closers.splice(0).reverse()) {
+      try {
+        await close();
+      } catch (error) {
+        logger.error({ err: error }, 'shutdown step failed');
+      }
+    }
+  };
+  try {
+    return await build(config, logger, closers, closeAll);
+  } catch (error) {
+    await closeAll();
+    throw error;
+  }
+}
+
+async function build(
+  config: Config,
+  logger: Logger,
+  closers: (() => Promise<void> | void)[],
+  closeAll: () => Promise<void>,
+): Promise<App> {
+  if (config.devSecret)
+    logger.warn('AUTH_SECRET is not set: using the development secret; never do this in production');
+
+  const metrics = new PromRegistry();
+  collectDefaultMetrics({ register: metrics });
+  const transportObserver = createPrometheusTransportObserver({ register: metrics });
+
+  const readView: ReadView = await createReadView({ databaseUrl: config.databaseUrl, logger });
+  closers.push(() => readView.close());
+  const ledger: OrderLedger =
+    config.databaseUrl === undefined
+      ? createMemoryLedger()
+      : await createSqlLedger(
+          createPostgresClient({
+            connectionString: config.databaseUrl,
+            maxConnections: 4,
+            connectionTimeoutMs: 5_000,
+            statementTimeoutMs: 10_000,
+            applicationName: 'pokegate owner ledger',
+            logger,
+          }),
+        );
+  closers.push(() => ledger.close());
+
+  const gate: Gate = createGate({ observer: createPrometheusObserver({ register: metrics }) });
+  const ordersChanged: Registry<OrderChange> = createRegistry<OrderChange>({ name: 'ordersChanged', gate });
+  closers.push(() => {
+    ordersChanged.dispose();
+    gate.dispose();
+  });
+
+  const parse = createEventParser<OrderEvent>({ schema: orderEventSchema });
+  const publisherOptions = {
+    routingKey: orderRoutingKey,
+    messageId: (event: OrderEvent) => event.eventId,
+    logger,
+  };
+  const consumerOptions = {
+    parse,
+    map: createOrdersMapper(ordersChanged, readView),
+    registries: [resyncTarget(ordersChanged, resyncPoke)],
+    bindingKeys: [orderBindingKey],
+    observer: transportObserver,
+    logger,
+  };
+  const projectorOptions = {
+    queue: projectorQueue(config.exchange),
+    bindingKeys: [orderBindingKey],
+    parse,
+    handlers: createOrderProjection({ readView, delayMs: config.projectionDelayMs }),
+    orderKey: (event: OrderEvent) => event.orderId,
+    observer: transportObserver,
+    logger,
+  };
+  let publisher: Publisher<OrderEvent>;
+  let consumer: TransientConsumer;
+  let projector: Projector;
+  const amqpUrl = config.amqpUrl;
+  if (amqpUrl === undefined) {
+    logger.warn('AMQP_URL is not set: events stay in this process (in-process bus); set it to use RabbitMQ');
+    const bus: InProcessBus = createInProcessBus({ logger });
+    closers.push(() => bus.close());
+    publisher = bus.createPublisher(publisherOptions);
+    consumer = bus.createTransientConsumer(consumerOptions);
+    projector = bus.createProjector(projectorOptions);
+  } else {
+    const exchange = config.exchange;
+    publisher = createAmqpPublisher({ ...publisherOptions, url: amqpUrl, exchange });
+    closers.push(() => publisher.close());
+    consumer = createAmqpTransientConsumer({ ...consumerOptions, url: amqpUrl, exchange });
+    projector = createAmqpProjector({ ...projectorOptions, url: amqpUrl, exchange });
+  }
+  await projector.start();
+  await publisher.start();
+  await consumer.start();
+
+  const authenticator = createAuthenticator({ secret: config.authSecret });
+  const authenticate = (authorization: unknown) => authenticator.authenticate(authorization);
+  const yoga = createGraphQLServer({
+    authenticate,
+    logger,
+    services: { reader: readView, writer: createOrderWriter({ ledger, publisher }), ordersChanged },
+  });
+  const server: Server = createServer(
+    createHttpRoutes({
+      metrics,
+      ready: async () => {
+        if (!consumer.consuming) return false;
+        await readView.ping({ signal: AbortSignal.timeout(2_000) });
+        return true;
+      },
+      fallback: (request, response) => void yoga(request, response),
+    }),
+  );
+  const webSocket: WebSocketEndpoint = attachWebSocket(
+    server,
+    { yoga, authenticate, logger },
+    { allowedOrigins: config.allowedOrigins },
+  );
+  await listen(server, config.port);
+  const port = (server.address() as AddressInfo).port;
+  logger.info(
+    { port, broker: amqpUrl === undefined ? 'in-process' : 'rabbitmq', readView: readView.backend },
+    'pokegate listening',
+  );
+
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> =>
+    (stopping ??= (async () => {
+      logger.info('shutting down: stop accepting connections and consuming');
+      const deadline = AbortSignal.timeout(config.shutdownTimeoutMs);
+      // New connections are refused from now on; requests in flight finish below.
+      const httpClosed = new Promise<void>((resolve) => server.close(() => resolve()));
+      // A keep-alive connection goes idle once its last response is written: close it then.
+      const idleSweep = setInterval(() => server.closeIdleConnections(), 50);
+      server.closeIdleConnections();
+      await consumer.close();
+      await projector.close({ signal: deadline });
+      logger.info({ ...gate.stats }, 'shutting down: draining the gate');
+      await gate.idle(deadline);
+      logger.info(
+        { connections: webSocket.connections },
+        'shutting down: completing subscriptions, closing sockets',
+      );
+      ordersChanged.dispose();
+      await webSocket.close();
+      // Mutations in flight still publish: the publisher closes only after them.
+      await Promise.race([httpClosed, abortion(deadline)]);
+      clearInterval(idleSweep);
+      if (deadline.aborted) logger.warn('shutdown deadline reached: cutting the remaining connections');
+      server.closeAllConnections();
+      await closeAll();
+      logger.info('shut down');
+    })());
+  return { port, logger, stop };
+}
+
+function abortion(signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) resolve();
+    else signal.addEventListener('abort', () => resolve(), { once: true });
+  });
+}
+
+function listen(server: Server, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}

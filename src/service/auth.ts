@@ -1,0 +1,219 @@
+import { errors, jwtVerify, SignJWT, type JWTPayload } from 'jose';
+import { toError } from '../core/errors.js';
+import { WILDCARD } from '../core/registry.js';
+import { expectNumber } from '../core/validate.js';
+import { AuthenticationError } from './errors.js';
+
+/** Who a verified token speaks for. */
+export interface Principal {
+  /** The token's `sub`. */
+  readonly sub: string;
+  /** The companies whose orders this principal may read, write and subscribe to. */
+  readonly companies: ReadonlySet<string>;
+  /** May use the `"*"` view, and every company. */
+  readonly admin: boolean;
+  /** When the token expires, in epoch milliseconds (like `Date.now()`); absent for a token without `exp`. */
+  readonly expiresAt?: number;
+}
+
+export interface AuthenticatorOptions {
+  /** The HS256 secret (`AUTH_SECRET`): at least 32 bytes (RFC 7518 §3.2). */
+  readonly secret: string | Uint8Array;
+  /**
+   * Leeway for `exp` and `nbf`, for clocks that disagree a little. The
+   * principal's `expiresAt` is the token's `exp` itself, without it. Minimum: 0.
+   * @default 0
+   */
+  readonly clockToleranceSec?: number;
+  /** The current time in epoch milliseconds. @default Date.now */
+  readonly now?: () => number;
+}
+
+export interface Authenticator {
+  /**
+   * Verifies a `Bearer <jwt>` credential: the HTTP `Authorization` header, or
+   * the `authorization` field of graphql-ws's `connection_init` payload.
+   * Rejects with `AuthenticationError` when it is missing or bad.
+   */
+  authenticate(authorization: unknown): Promise<Principal>;
+  /** Verifies a bare JWT. Rejects with `AuthenticationError` when it is bad. */
+  verify(token: string): Promise<Principal>;
+}
+
+const algorithm = 'HS256';
+/** RFC 7518 §3.2: an HMAC key at least as long as the hash output. */
+const minSecretBytes = 32;
+/** Refused before any crypto: real tokens of this service are a few hundred characters. */
+const maxCredentialLength = 8_192;
+const bearer = /^Bearer +(\S+)$/i;
+
+export function createAuthenticator(options: AuthenticatorOptions): Authenticator {
+  const { secret, clockToleranceSec = 0, now = Date.now } = options;
+  const key = secretKey(secret);
+  expectNumber('clockToleranceSec', clockToleranceSec, 0);
+  if (typeof now !== 'function') throw new TypeError(`Expected \`now\` to be a function, got ${typeof now}`);
+
+  const verify = async (token: string): Promise<Principal> => {
+    let payload: JWTPayload;
+    try {
+      ({ payload } = await jwtVerify(token, key, {
+        algorithms: [algorithm],
+        clockTolerance: clockToleranceSec,
+        currentDate: new Date(now()),
+      }));
+    } catch (error) {
+      throw toAuthenticationError(error);
+    }
+    return toPrincipal(payload);
+  };
+  return {
+    verify,
+    authenticate: async (authorization) => verify(parseBearer(authorization)),
+  };
+}
+
+/**
+ * The JWT of a `Bearer <jwt>` credential (the scheme in any case, as RFC
+ * 9110 allows). Throws `AuthenticationError`: `missing` for undefined, null or
+ * blank, `malformed` for anything else that is not that form.
+ */
+export function parseBearer(authorization: unknown): string {
+  if (authorization === undefined || authorization === null) {
+    throw new AuthenticationError('missing', 'no token: send "Bearer <jwt>"');
+  }
+  if (typeof authorization !== 'string') {
+    throw new AuthenticationError('malformed', `expected "Bearer <jwt>", got a ${typeof authorization}`);
+  }
+  if (authorization.length > maxCredentialLength) {
+    throw new AuthenticationError(
+      'malformed',
+      `the credential is longer than ${maxCredentialLength} characters`,
+    );
+  }
+  const credential = authorization.trim();
+  if (credential === '') throw new AuthenticationError('missing', 'no token: send "Bearer <jwt>"');
+  const token = bearer.exec(credential)?.[1];
+  if (token === undefined) throw new AuthenticationError('malformed', 'expected "Bearer <jwt>"');
+  return token;
+}
+
+/**
+ * Whether `principal` may read, write and subscribe to `companyId`: one of
+ * its `companies`, or any company for an admin. The `"*"` view needs admin,
+ * even when `"*"` is listed in `companies`.
+ */
+export function canAccessCompany(principal: Principal, companyId: string): boolean {
+  if (principal.admin) return true;
+  return companyId !== WILDCARD && principal.companies.has(companyId);
+}
+
+export interface TokenClaims {
+  readonly sub: string;
+  readonly companies: readonly string[];
+  /** @default false */
+  readonly admin?: boolean;
+  /**
+   * Seconds from now to `exp`; negative gives a token that has already
+   * expired; `null` gives one without `exp`, which never expires.
+   * @default 3600
+   */
+  readonly expiresInSec?: number | null;
+}
+
+/** Signs an HS256 token for this service: for tests, the quickstart and `npm run token`. */
+export async function signToken(claims: TokenClaims, secret: string | Uint8Array): Promise<string> {
+  const { sub, companies, admin = false, expiresInSec = 3_600 } = claims;
+  const key = secretKey(secret);
+  if (typeof sub !== 'string' || sub === '') {
+    throw new TypeError(`Expected \`sub\` to be a non-empty string, got ${JSON.stringify(sub)}`);
+  }
+  if (!isCompanyList(companies)) {
+    throw new TypeError(
+      `Expected \`companies\` to be an array of non-empty strings, got ${JSON.stringify(companies)}`,
+    );
+  }
+  if (typeof admin !== 'boolean')
+    throw new TypeError(`Expected \`admin\` to be a boolean, got ${typeof admin}`);
+  if (expiresInSec !== null && !Number.isFinite(expiresInSec)) {
+    throw new TypeError(
+      `Expected \`expiresInSec\` to be a finite number or null, got ${String(expiresInSec)}`,
+    );
+  }
+
+  const issuedAt = Math.floor(Date.now() / 1_000);
+  const jwt = new SignJWT({ companies: [...companies], ...(admin ? { admin: true } : {}) })
+    .setProtectedHeader({ alg: algorithm, typ: 'JWT' })
+    .setSubject(sub)
+    .setIssuedAt(issuedAt);
+  if (expiresInSec !== null) jwt.setExpirationTime(issuedAt + Math.round(expiresInSec));
+  return jwt.sign(key);
+}
+
+function secretKey(secret: unknown): Uint8Array {
+  const key =
+    typeof secret === 'string'
+      ? new TextEncoder().encode(secret)
+      : secret instanceof Uint8Array
+        ? secret
+        : undefined;
+  if (key === undefined || key.byteLength < minSecretBytes) {
+    throw new TypeError(
+      `Expected \`secret\` to be a string or Uint8Array of at least ${minSecretBytes} bytes (HS256), got ${
+        key === undefined ? typeof secret : `${key.byteLength} bytes`
+      }`,
+    );
+  }
+  return key;
+}
+
+function isCompanyList(value: unknown): value is readonly string[] {
+  return Array.isArray(value) && value.every((company) => typeof company === 'string' && company !== '');
+}
+
+function toPrincipal(payload: JWTPayload): Principal {
+  const { sub, exp } = payload;
+  const companies: unknown = payload['companies'];
+  const admin: unknown = payload['admin'];
+  if (typeof sub !== 'string' || sub === '') {
+    throw new AuthenticationError('invalid_claims', 'the token has no "sub" claim');
+  }
+  if (!isCompanyList(companies)) {
+    throw new AuthenticationError(
+      'invalid_claims',
+      'the token\'s "companies" claim must be an array of company ids',
+    );
+  }
+  if (admin !== undefined && typeof admin !== 'boolean') {
+    throw new AuthenticationError('invalid_claims', 'the token\'s "admin" claim must be a boolean');
+  }
+  const principal = { sub, companies: new Set(companies), admin: admin === true };
+  // jose has checked that `exp`, when present, is a number in the future.
+  return exp === undefined ? principal : { ...principal, expiresAt: exp * 1_000 };
+}
+
+function toAuthenticationError(thrown: unknown): Error {
+  if (thrown instanceof errors.JWTExpired) {
+    const exp = thrown.payload.exp;
+    const when = typeof exp === 'number' ? ` at ${new Date(exp * 1_000).toISOString()}` : '';
+    return new AuthenticationError('expired', `the token expired${when}`, { cause: thrown });
+  }
+  if (thrown instanceof errors.JWTClaimValidationFailed) {
+    return new AuthenticationError('invalid_claims', `the token's claims are invalid: ${thrown.message}`, {
+      cause: thrown,
+    });
+  }
+  if (thrown instanceof errors.JOSEAlgNotAllowed || thrown instanceof errors.JOSENotSupported) {
+    return new AuthenticationError('unsupported_algorithm', `the token must be signed with ${algorithm}`, {
+      cause: thrown,
+    });
+  }
+  if (thrown instanceof errors.JWSSignatureVerificationFailed) {
+    return new AuthenticationError('invalid_signature', "the token's signature does not verify", {
+      cause: thrown,
+    });
+  }
+  if (thrown instanceof errors.JOSEError) {
+    return new AuthenticationError('malformed', 'the token is not a valid JWT', { cause: thrown });
+  }
+  return toError(thrown);
+}

@@ -1,0 +1,85 @@
+// The environment is `unknown` until this parser has run; inside, Config carries the guarantees.
+
+export interface Config {
+  readonly port: number;
+  /** Unset → the embedded in-process bus. */
+  readonly amqpUrl: string | undefined;
+  /** Unset → embedded PGlite. */
+  readonly databaseUrl: string | undefined;
+  readonly authSecret: string;
+  /** True when AUTH_SECRET was not set and the development secret is in use. */
+  readonly devSecret: boolean;
+  readonly exchange: string;
+  readonly projectionDelayMs: number;
+  readonly logLevel: string;
+  /** Comma-separated `ALLOWED_ORIGINS`; unset → any origin. */
+  readonly allowedOrigins: readonly string[] | undefined;
+  /** How long a graceful shutdown may take before the process exits anyway. */
+  readonly shutdownTimeoutMs: number;
+}
+
+/** Signs development tokens only: never use it in production. */
+export const devAuthSecret = 'pokegate-dev-secret-do-not-use-in-production';
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+function integer(
+  env: NodeJS.ProcessEnv,
+  name: string,
+  fallback: number,
+  minimum: number,
+  maximum: number,
+): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < minimum || value > maximum) {
+    throw new ConfigError(`Expected ${name} to be an integer from ${minimum} to ${maximum}, got "${raw}"`);
+  }
+  return value;
+}
+
+function text(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  const raw = env[name]?.trim();
+  return raw === undefined || raw === '' ? undefined : raw;
+}
+
+function url(env: NodeJS.ProcessEnv, name: string, protocols: readonly string[]): string | undefined {
+  const raw = text(env, name);
+  if (raw === undefined) return undefined;
+  let parsed: URL;
+  try {
+    parsed = new URL(raw);
+  } catch {
+    throw new ConfigError(`Expected ${name} to be a URL, got "${raw}"`);
+  }
+  if (!protocols.includes(parsed.protocol)) {
+    throw new ConfigError(`Expected ${name} to use ${protocols.join(' or ')}, got "${parsed.protocol}"`);
+  }
+  return raw;
+}
+
+export function parseConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const secret = text(env, 'AUTH_SECRET');
+  if (secret !== undefined && Buffer.byteLength(secret) < 32) {
+    throw new ConfigError('Expected AUTH_SECRET to be at least 32 bytes (HS256 needs a 256-bit key)');
+  }
+  const origins = text(env, 'ALLOWED_ORIGINS');
+  return {
+    port: integer(env, 'PORT', 4000, 0, 65_535),
+    amqpUrl: url(env, 'AMQP_URL', ['amqp:', 'amqps:']),
+    databaseUrl: url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),
+    authSecret: secret ?? devAuthSecret,
+    devSecret: secret === undefined,
+    exchange: text(env, 'EXCHANGE') ?? 'pokegate.events',
+    projectionDelayMs: integer(env, 'PROJECTION_DELAY_MS', 0, 0, 60_000),
+    logLevel: text(env, 'LOG_LEVEL') ?? 'info',
+    allowedOrigins: origins
+      ?.split(',')
+      .map((origin) => origin.trim())
+      .filter(Boolean),
+    shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
+  };
+}

@@ -1,0 +1,94 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { createSchema, createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
+import type { Logger } from 'pino';
+import { useSharedSubscriptionExecution } from '../graphql/shared-subscription-plugin.js';
+import type { Principal } from './auth.js';
+import type { GraphQLContext } from './context.js';
+import { resolvers } from './resolvers.js';
+
+const schemaDir = new URL('../../schema/', import.meta.url);
+
+/** The SDL of every `schema/*.graphql`, the source of truth of the API. */
+export function loadTypeDefs(): string[] {
+  return readdirSync(schemaDir)
+    .filter((name) => name.endsWith('.graphql'))
+    .sort()
+    .map((name) => readFileSync(new URL(name, schemaDir), 'utf8'));
+}
+
+export interface GraphQLOptions {
+  readonly authenticate: (authorization: unknown) => Promise<Principal>;
+  /** Everything of the context but the principal and the signal. */
+  readonly services: Omit<GraphQLContext, 'principal' | 'signal'>;
+  readonly logger: Logger;
+  /**
+   * Largest HTTP request body; a larger one is refused with 413.
+   * @default 65536
+   */
+  readonly maxBodyBytes?: number;
+}
+
+/** The context yoga starts from: the HTTP request, or graphql-ws's principal. */
+interface ServerContext {
+  readonly principal?: Principal;
+}
+
+export type GraphQLServer = YogaServerInstance<ServerContext, GraphQLContext>;
+
+export function createGraphQLServer(options: GraphQLOptions): GraphQLServer {
+  const { authenticate, services, logger, maxBodyBytes = 65_536 } = options;
+  /** Principals of HTTP requests, verified before yoga parses anything. */
+  const principals = new WeakMap<Request, Principal>();
+
+  const httpAuth: Plugin = {
+    async onRequest(event) {
+      const { request, url, fetchAPI } = event;
+      if (url.pathname !== '/graphql') return;
+      const length = Number(request.headers.get('content-length') ?? 0);
+      if (length > maxBodyBytes) {
+        event.endResponse(json(fetchAPI, 413, `Request body over ${maxBodyBytes} bytes`));
+        return;
+      }
+      // GraphiQL's page itself is static; its requests carry the token like any other.
+      if (request.method === 'GET' && request.headers.get('accept')?.includes('text/html') === true) return;
+      try {
+        principals.set(request, await authenticate(request.headers.get('authorization')));
+      } catch (error) {
+        event.endResponse(json(fetchAPI, 401, error instanceof Error ? error.message : 'Unauthorized'));
+      }
+    },
+  };
+
+  return createYoga<ServerContext, GraphQLContext>({
+    schema: createSchema<GraphQLContext>({ typeDefs: loadTypeDefs(), resolvers: resolvers as never }),
+    graphqlEndpoint: '/graphql',
+    landingPage: false,
+    logging: {
+      debug: (...args) => logger.debug({ args }, 'yoga'),
+      info: (...args) => logger.info({ args }, 'yoga'),
+      warn: (...args) => logger.warn({ args }, 'yoga'),
+      error: (...args) => logger.error({ args }, 'yoga'),
+    },
+    plugins: [httpAuth, useSharedSubscriptionExecution()],
+    context: (initial) => {
+      // graphql-ws brings its principal from connection_init and has no fetch Request.
+      const request = initial.request as Request | undefined;
+      const principal = initial.principal ?? (request === undefined ? undefined : principals.get(request));
+      if (principal === undefined)
+        throw new Error('unreachable: a GraphQL operation without a verified principal');
+      return request === undefined
+        ? { ...services, principal }
+        : { ...services, principal, signal: request.signal };
+    },
+  });
+}
+
+function json(fetchAPI: { readonly Response: typeof Response }, status: number, message: string): Response {
+  return new fetchAPI.Response(JSON.stringify({ errors: [{ message }] }), {
+    status,
+    headers: {
+      'content-type': 'application/json',
+      ...(status === 401 ? { 'www-authenticate': 'Bearer' } : {}),
+    },
+  });
+}

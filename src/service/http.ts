@@ -1,0 +1,53 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Registry as PromRegistry } from 'prom-client';
+
+export interface HttpRoutesOptions {
+  readonly metrics: PromRegistry;
+  /** Whether the replica can poke: consuming from the broker and the read view answering. */
+  readonly ready: () => Promise<boolean>;
+  /** Everything else: `/graphql` (yoga) and the demo page. */
+  readonly fallback: (request: IncomingMessage, response: ServerResponse) => void;
+}
+
+/** The operational endpoints in front of the GraphQL server. */
+export function createHttpRoutes(
+  options: HttpRoutesOptions,
+): (request: IncomingMessage, response: ServerResponse) => void {
+  const { metrics, ready, fallback } = options;
+  return (request, response) => {
+    const path = (request.url ?? '/').split('?', 1)[0];
+    if (request.method !== 'GET' && request.method !== 'HEAD') {
+      if (path === '/metrics' || path === '/healthz' || path === '/readyz') {
+        send(response, 405, 'text/plain', 'Method Not Allowed\n');
+      } else {
+        fallback(request, response);
+      }
+      return;
+    }
+    switch (path) {
+      case '/healthz':
+        send(response, 200, 'text/plain', 'ok\n');
+        return;
+      case '/readyz':
+        ready().then(
+          (ok) => send(response, ok ? 200 : 503, 'text/plain', ok ? 'ready\n' : 'not ready\n'),
+          () => send(response, 503, 'text/plain', 'not ready\n'),
+        );
+        return;
+      case '/metrics':
+        metrics.metrics().then(
+          (text) => send(response, 200, metrics.contentType, text),
+          (error: unknown) =>
+            send(response, 500, 'text/plain', `${error instanceof Error ? error.message : 'error'}\n`),
+        );
+        return;
+      default:
+        fallback(request, response);
+    }
+  };
+}
+
+function send(response: ServerResponse, status: number, type: string, body: string): void {
+  response.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' });
+  response.end(body);
+}

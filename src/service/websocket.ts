@@ -1,0 +1,226 @@
+import type { IncomingMessage, Server as HttpServer } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { GraphQLError, type DocumentNode, type ExecutionArgs, type GraphQLSchema } from 'graphql';
+import { CloseCode } from 'graphql-ws';
+import { useServer } from 'graphql-ws/use/ws';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { Logger } from 'pino';
+import type { Principal } from './auth.js';
+
+export interface WebSocketOptions {
+  /** @default '/graphql' */
+  readonly path?: string;
+  /**
+   * Origins allowed to open a socket (exact match of the `Origin` header).
+   * Requests without an `Origin` (non-browser clients) are always allowed.
+   * The token travels in `connection_init`, never in a cookie, so a foreign
+   * page cannot ride a user's session; the list narrows who may try.
+   * @default undefined — any origin
+   */
+  readonly allowedOrigins?: readonly string[] | undefined;
+  /**
+   * Largest frame a client may send; a larger one closes the socket with 1009.
+   * @default 65536
+   */
+  readonly maxPayloadBytes?: number;
+  /**
+   * Time a client has to send `connection_init`; then the socket is closed with 4408.
+   * @default 3000
+   */
+  readonly connectionInitTimeoutMs?: number;
+  /**
+   * Subscriptions one socket may hold at once; one more is answered with a
+   * GraphQL error and the socket stays open.
+   * @default 50
+   */
+  readonly maxSubscriptionsPerConnection?: number;
+  /**
+   * Bytes a socket may have queued for sending. A stalled client past it is
+   * closed with 1008 instead of growing the server's memory; it reconnects
+   * and refetches.
+   * @default 1048576
+   */
+  readonly maxBufferedBytes?: number;
+  /**
+   * Interval of the ping that detects dead peers; a peer that does not answer
+   * within one more interval is terminated.
+   * @default 12000
+   */
+  readonly keepAliveMs?: number;
+}
+
+/** What the socket needs of yoga: its envelop, so plugins and context apply to WebSocket operations too. */
+export interface EnvelopedServer {
+  getEnveloped(initialContext: Record<string, unknown>): {
+    readonly schema: GraphQLSchema;
+    readonly execute: (args: ExecutionArgs) => unknown;
+    readonly subscribe: (args: ExecutionArgs) => unknown;
+    readonly contextFactory: () => unknown;
+    readonly parse: (source: string) => DocumentNode;
+    readonly validate: (schema: GraphQLSchema, document: DocumentNode) => readonly GraphQLError[];
+  };
+}
+
+export interface WebSocketDeps {
+  readonly yoga: EnvelopedServer;
+  /** Verifies `connection_init`'s `authorization` value; throws when it is missing or bad. */
+  readonly authenticate: (authorization: unknown) => Promise<Principal>;
+  readonly logger: Logger;
+}
+
+export interface WebSocketEndpoint {
+  /** Sockets open now. */
+  readonly connections: number;
+  /** Closes every socket with 1001 and stops accepting new ones. Idempotent. */
+  close(): Promise<void>;
+}
+
+interface ConnectionExtra extends Record<PropertyKey, unknown> {
+  principal: Principal;
+  expiry: NodeJS.Timeout;
+}
+
+interface Enveloped {
+  readonly execute: (args: ExecutionArgs) => unknown;
+  readonly subscribe: (args: ExecutionArgs) => unknown;
+}
+
+/** Longest delay setTimeout takes; a token valid for longer is re-armed when it fires. */
+const maxTimerMs = 2 ** 31 - 1;
+
+/** graphql-ws over `ws`, on the HTTP server's port and path, with yoga's envelop behind it. */
+export function attachWebSocket(
+  server: HttpServer,
+  deps: WebSocketDeps,
+  options: WebSocketOptions = {},
+): WebSocketEndpoint {
+  const {
+    path = '/graphql',
+    allowedOrigins,
+    maxPayloadBytes = 65_536,
+    connectionInitTimeoutMs = 3_000,
+    maxSubscriptionsPerConnection = 50,
+    maxBufferedBytes = 1_048_576,
+    keepAliveMs = 12_000,
+  } = options;
+  const { yoga, authenticate, logger } = deps;
+  const wss = new WebSocketServer({ noServer: true, maxPayload: maxPayloadBytes });
+  const origins = allowedOrigins === undefined ? undefined : new Set(allowedOrigins);
+
+  const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    const { pathname } = new URL(request.url ?? '/', 'http://localhost');
+    if (pathname !== path) {
+      reject(socket, 404, 'Not Found');
+      return;
+    }
+    const origin = request.headers.origin;
+    if (origins !== undefined && origin !== undefined && !origins.has(origin)) {
+      logger.warn({ origin }, 'websocket origin refused');
+      reject(socket, 403, 'Forbidden');
+      return;
+    }
+    wss.handleUpgrade(request, socket, head, (ws) => wss.emit('connection', ws, request));
+  };
+  server.on('upgrade', onUpgrade);
+
+  const disposable = useServer<Record<string, unknown> | undefined, ConnectionExtra>(
+    {
+      connectionInitWaitTimeout: connectionInitTimeoutMs,
+      execute: (args) => (args.rootValue as Enveloped).execute(args) as never,
+      subscribe: (args) => (args.rootValue as Enveloped).subscribe(args) as never,
+      async onConnect(ctx) {
+        let principal: Principal;
+        try {
+          principal = await authenticate(ctx.connectionParams?.['authorization']);
+        } catch (error) {
+          logger.debug({ err: error }, 'websocket authentication failed');
+          return false; // graphql-ws closes with 4403 Forbidden
+        }
+        ctx.extra.principal = principal;
+        if (principal.expiresAt !== undefined)
+          armExpiry(ctx.extra as ConnectionExtra, ctx.extra.socket, principal.expiresAt);
+        return true;
+      },
+      onClose(ctx) {
+        clearTimeout(ctx.extra.expiry);
+      },
+      async onSubscribe(ctx, _id, params) {
+        if (Object.keys(ctx.subscriptions).length > maxSubscriptionsPerConnection) {
+          return [
+            new GraphQLError(
+              `Too many subscriptions on this connection (at most ${maxSubscriptionsPerConnection})`,
+            ),
+          ];
+        }
+        const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
+          ...ctx,
+          req: ctx.extra.request,
+          socket: ctx.extra.socket,
+          params,
+          principal: ctx.extra.principal,
+        });
+        let document: DocumentNode;
+        try {
+          document = parse(params.query);
+        } catch (error) {
+          return [error instanceof GraphQLError ? error : new GraphQLError('Invalid GraphQL document')];
+        }
+        const errors = validate(schema, document);
+        if (errors.length > 0) return errors;
+        const args: ExecutionArgs = {
+          schema,
+          document,
+          operationName: params.operationName ?? null,
+          variableValues: params.variables ?? null,
+          contextValue: await contextFactory(),
+          rootValue: { execute, subscribe } satisfies Enveloped,
+        };
+        return args;
+      },
+      onNext(ctx) {
+        const socket = ctx.extra.socket;
+        if (socket.bufferedAmount > maxBufferedBytes) {
+          logger.warn({ bufferedBytes: socket.bufferedAmount }, 'websocket client too slow, closing');
+          socket.close(1008, 'Client too slow');
+        }
+      },
+    },
+    wss,
+    keepAliveMs,
+  );
+
+  let closing: Promise<void> | undefined;
+  return {
+    get connections() {
+      return wss.clients.size;
+    },
+    close() {
+      closing ??= (async () => {
+        server.off('upgrade', onUpgrade);
+        await disposable.dispose(); // closes every client with 1001 Going away
+      })();
+      return closing;
+    },
+  };
+}
+
+/** Closes the socket with 4403 when the token expires. */
+function armExpiry(extra: ConnectionExtra, socket: WebSocket, expiresAt: number): void {
+  const delay = expiresAt - Date.now();
+  if (delay <= 0) {
+    socket.close(CloseCode.Forbidden, 'Token expired');
+    return;
+  }
+  extra.expiry = setTimeout(
+    () => {
+      if (Date.now() >= expiresAt) socket.close(CloseCode.Forbidden, 'Token expired');
+      else armExpiry(extra, socket, expiresAt);
+    },
+    Math.min(delay, maxTimerMs),
+  );
+  extra.expiry.unref();
+}
+
+function reject(socket: Duplex, status: number, text: string): void {
+  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+}

@@ -1,0 +1,116 @@
+import { createClient, type Client } from 'graphql-ws';
+import WebSocket from 'ws';
+import { signToken } from '../../src/service/auth.js';
+import { devAuthSecret } from '../../src/service/config.js';
+
+export const secret = devAuthSecret;
+
+export function token(claims: {
+  sub?: string;
+  companies: string[];
+  admin?: boolean;
+  expiresInSec?: number;
+}): Promise<string> {
+  return signToken({ sub: claims.sub ?? 'tester', ...claims }, secret);
+}
+
+/** POSTs a GraphQL operation with a bearer token. */
+export async function query<T = Record<string, unknown>>(
+  httpUrl: string,
+  jwt: string | undefined,
+  document: string,
+  variables: Record<string, unknown> = {},
+): Promise<{
+  status: number;
+  body: { data?: T | null; errors?: { message: string; extensions?: { code?: string } }[] };
+}> {
+  const response = await fetch(`${httpUrl}/graphql`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      ...(jwt === undefined ? {} : { authorization: `Bearer ${jwt}` }),
+    },
+    body: JSON.stringify({ query: document, variables }),
+  });
+  return { status: response.status, body: (await response.json()) as never };
+}
+
+/** A graphql-ws client that does not retry: a test sees every close. */
+export function wsClient(
+  wsUrl: string,
+  jwt: string | undefined,
+  onClose?: (code: number, reason: string) => void,
+): Client {
+  return createClient({
+    url: wsUrl,
+    webSocketImpl: WebSocket,
+    connectionParams: jwt === undefined ? {} : { authorization: `Bearer ${jwt}` },
+    retryAttempts: 0,
+    lazy: false,
+    on: {
+      closed: (event) => {
+        const { code, reason } = event as { code: number; reason: string };
+        onClose?.(code, reason);
+      },
+    },
+    // A failed connection rejects the operations; the test's own listener reports the close.
+    onNonLazyError: () => undefined,
+  });
+}
+
+export interface Poke {
+  readonly companyId: string;
+  readonly orderId: string | null;
+  readonly removed: boolean;
+  readonly version: number | null;
+}
+
+export const ordersChangedSubscription = /* GraphQL */ `
+  subscription ($companyId: ID!) {
+    ordersChanged(companyId: $companyId) {
+      companyId
+      orderId
+      removed
+      version
+    }
+  }
+`;
+
+/** Subscribes and collects every poke (and errors) until disposed. */
+export function collectPokes(client: Client, companyId: string) {
+  const pokes: Poke[] = [];
+  const errors: unknown[] = [];
+  let listeners: (() => void)[] = [];
+  let completed = false;
+  const dispose = client.subscribe<{ ordersChanged: Poke }>(
+    { query: ordersChangedSubscription, variables: { companyId } },
+    {
+      next: (result) => {
+        if (result.errors !== undefined) errors.push(...result.errors);
+        if (result.data) pokes.push(result.data.ordersChanged);
+        for (const listener of listeners.splice(0)) listener();
+      },
+      error: (error) => {
+        errors.push(error);
+        for (const listener of listeners.splice(0)) listener();
+      },
+      complete: () => {
+        completed = true;
+        for (const listener of listeners.splice(0)) listener();
+      },
+    },
+  );
+  return {
+    pokes,
+    errors,
+    get completed() {
+      return completed;
+    },
+    /** Resolves once something new arrives. */
+    changed: () => new Promise<void>((resolve) => listeners.push(resolve)),
+    dispose: () => {
+      listeners = [];
+      dispose();
+    },
+  };
+}
