@@ -1,7 +1,8 @@
 import type { CodegenConfig } from '@graphql-codegen/cli';
 
 // schema/*.graphql is the source of truth; `npm run codegen` regenerates the
-// resolver types, and CI fails when they are out of step.
+// resolver types and the client's typed documents, and CI fails when they are
+// out of step.
 const config: CodegenConfig = {
   schema: 'schema/*.graphql',
   generates: {
@@ -21,6 +22,19 @@ const config: CodegenConfig = {
         scalars: { ID: 'string' },
         useIndexSignature: false,
         emitLegacyCommonJSImports: false,
+      },
+    },
+    // The demo page's operations as typed documents: a query's result and
+    // variables types travel with the document into the client.
+    'src/generated/operations.ts': {
+      documents: 'src/demo/*.graphql',
+      plugins: ['typescript-operations', 'typed-document-node'],
+      config: {
+        useTypeImports: true,
+        enumType: 'string-literal',
+        immutableTypes: true,
+        avoidOptionals: true,
+        scalars: { ID: 'string' },
       },
     },
   },

@@ -1,0 +1,87 @@
+// A gap in the service's event stream (its broker connections closed) ends in
+// a resync poke, which a live query refetches on even when every order it
+// shows is up to date. The service's broker lives in a virtual host of its
+// own, so closing its connections touches nothing else.
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ordersFresh } from '../../src/demo/freshness.js';
+import { OrdersChangedDocument, OrdersDocument, PlaceOrderDocument } from '../../src/generated/operations.js';
+import { createLiveClient, type FetchReason, type LiveClient } from '../../src/index.js';
+import { uniqueName, urlForVhost } from '../utils/amqp.js';
+import { token } from '../utils/graphql-client.js';
+import { rabbitmqctl } from '../utils/rabbitmqctl.js';
+import { createDatabase, killAll, startService, type ServiceProcess } from '../utils/service.js';
+import { createSocketRecorder } from '../utils/socket-recorder.js';
+import { waitFor } from '../utils/wait-for.js';
+
+const vhost = uniqueName('pokegate-client-resync');
+
+describe('a live query across a gap in the event stream', () => {
+  let database: Awaited<ReturnType<typeof createDatabase>> | undefined;
+  let service: ServiceProcess | undefined;
+  let client: LiveClient | undefined;
+  let vhostAdded = false;
+
+  beforeAll(async () => {
+    await rabbitmqctl('add_vhost', vhost);
+    vhostAdded = true;
+    await rabbitmqctl('set_permissions', '-p', vhost, 'guest', '.*', '.*', '.*');
+    database = await createDatabase();
+    service = await startService({ AMQP_URL: urlForVhost(vhost), DATABASE_URL: database.url });
+  }, 120_000);
+
+  afterAll(async () => {
+    await client?.dispose();
+    const exit = await service?.stop();
+    killAll();
+    await database?.drop();
+    if (vhostAdded) await rabbitmqctl('delete_vhost', vhost);
+    expect(exit?.code).toBe(0);
+  }, 60_000);
+
+  it('refetches on the resync poke, although the orders it shows are up to date', async () => {
+    const running = service as ServiceProcess;
+    const companyId = `c-${randomUUID().slice(0, 8)}`;
+    const recorder = createSocketRecorder();
+    client = createLiveClient({
+      url: running.wsUrl,
+      connectionParams: { authorization: `Bearer ${await token({ companies: [companyId] })}` },
+      webSocketImpl: recorder.WebSocket,
+    });
+    const updates: FetchReason[] = [];
+    const live = client.liveQuery({
+      query: OrdersDocument,
+      variables: { companyId },
+      pokes: OrdersChangedDocument,
+      pokeVariables: { companyId },
+      isFresh: ordersFresh,
+      onData: (_, { reason }) => updates.push(reason),
+    });
+    const receipt = await client.request(PlaceOrderDocument, { companyId, total: 3 });
+    await waitFor('the order to show', () =>
+      live.data?.orders.some((order) => order.id === receipt.placeOrder.orderId),
+    );
+    const fetches = live.stats.fetches;
+    const shown = updates.length;
+
+    await rabbitmqctl('close_all_connections', '-p', vhost, 'pokegate client resync test');
+
+    const isResync = (data: string): boolean => data.includes('"orderId":null');
+    await waitFor(
+      'the resync poke',
+      () => recorder.pokes().some((frame) => isResync(JSON.stringify(frame.message))),
+      { timeoutMs: 30_000 },
+    );
+    await waitFor('the refetch it asked for', () => updates.length > shown);
+    expect(live.stats.fetches).toBe(fetches + 1);
+    const resync = recorder.frames.findIndex(
+      (frame) => frame.kind === 'subscription' && isResync(JSON.stringify(frame.message)),
+    );
+    const refetch = recorder.frames.findLastIndex(
+      (frame) => frame.direction === 'out' && frame.kind === 'query' && frame.message.type === 'subscribe',
+    );
+    expect(refetch).toBeGreaterThan(resync);
+    expect(updates.at(-1)).toBe('poke');
+    expect(live.status).toBe('live');
+  }, 60_000);
+});
