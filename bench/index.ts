@@ -1,7 +1,35 @@
 // `npm run bench`: every benchmark, one after the other, each printing its table.
+// `npm run bench:quick`: only the side-by-side comparison, small and once — the
+// smoke run of CI, which fails on a crash, a lost poke or a protocol error and
+// asserts nothing about speed.
+//
+// Options: `--only=<scenario,…>` runs the side-by-side rounds holding those
+// scenarios, `--servers=A,B,C` only those servers; `--profile=<dir>` writes a
+// `--cpu-prof` profile of pokegate's server (C).
+import { parseArgs } from 'node:util';
 import { benchAmqp } from './amqp.js';
+import { benchCompare } from './compare/index.js';
+import type { ServerId } from './compare/plan.js';
 import { benchCore } from './core.js';
 
+const { values } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    only: { type: 'string' },
+    profile: { type: 'string' },
+    servers: { type: 'string' },
+  },
+});
+
 console.log(`node ${process.version}, ${process.platform}/${process.arch}\n`);
-await benchCore();
-await benchAmqp();
+if (!values.quick && values.only === undefined) {
+  await benchCore();
+  await benchAmqp();
+}
+const ok = await benchCompare({
+  mode: values.quick ? 'quick' : 'full',
+  profileDir: values.profile,
+  only: values.only?.split(','),
+  servers: values.servers?.split(',') as ServerId[] | undefined,
+});
+process.exit(ok ? 0 : 1);

@@ -6,7 +6,7 @@ export type {
   SubmitOptions,
   ResyncOptions,
 } from './core/registry.js';
-export type { Receiver } from './core/receiver.js';
+export type { Receiver, ReceiverSink } from './core/receiver.js';
 export { createGate } from './core/gate.js';
 export type { Gate, GateOptions, GateStats, Producer, ProducerContext, SubmitResult } from './core/gate.js';
 export type { BackoffOptions } from './core/backoff.js';
@@ -112,3 +112,24 @@ export { createInProcessBus } from './bus/in-process-bus.js';
 export type { InProcessBus, InProcessBusOptions } from './bus/in-process-bus.js';
 export { createPrometheusTransportObserver } from './metrics/prometheus-transport-observer.js';
 export type { PrometheusTransportObserverOptions } from './metrics/prometheus-transport-observer.js';
+
+// --- Client: live queries that refetch on poke, over graphql-ws ---
+export { createLiveClient } from './client/live-client.js';
+export type {
+  LiveClient,
+  LiveClientOptions,
+  ConnectionStatus,
+  RequestOptions,
+} from './client/live-client-options.js';
+export type {
+  LiveQuery,
+  LiveQueryOptions,
+  LiveQueryStatus,
+  LiveQueryStats,
+  LiveQueryUpdate,
+  FetchReason,
+} from './client/live-query-options.js';
+export type { WebSocketConstructor } from './client/session.js';
+export type { TypedDocumentNode, OperationVariables } from './client/document.js';
+export { OperationError, ConnectionClosedError, ConnectionFailedError } from './client/errors.js';
+export type { CloseInfo } from './client/errors.js';

@@ -46,6 +46,8 @@ export interface GateTask<T> {
   readonly coalesceId?: string | undefined;
   /** When the event happened (epoch ms), for the visibility-lag metric. */
   readonly occurredAt?: number | undefined;
+  /** The version the producer waits for, matched against `progress` reports (see `Registry.submit`). */
+  readonly version?: number | undefined;
 }
 
 export interface GateOptions {
@@ -72,6 +74,17 @@ export interface GateOptions {
   readonly timeoutMs?: number;
   /** The wait between two checks of one submission. */
   readonly retry?: BackoffOptions;
+  /**
+   * How long a submission with a `version` waits for the projection's
+   * progress report (`Registry.progress`) before its first check; the report
+   * ends the wait at once. Where the projection runs in this process, the
+   * first check then runs right after the commit instead of finding nothing
+   * just before it. Reports for older versions put the check off by this
+   * much again (the projection is on its way), within the budget. 0 checks
+   * at once. Minimum: 0.
+   * @default 0
+   */
+  readonly awaitProgressMs?: number;
   /** Hooks for metrics; registries served by this gate use it too unless given their own. */
   readonly observer?: Observer;
   /** @default systemClock */
@@ -93,6 +106,14 @@ export interface Gate {
   readonly clock: Clock;
   readonly stats: GateStats;
   submit<T>(task: GateTask<T>): Promise<SubmitResult<T>>;
+  /**
+   * The read view now holds `version` of the thing `coalesceId` names: a
+   * pending submission of `client` for it that waits for that version or an
+   * older one is checked at once (or again, if its check is running); one
+   * that waits for a newer version puts its next check off. Submissions
+   * without a version are left alone.
+   */
+  progress(client: GateClient<unknown>, coalesceId: string, version: number): void;
   /** Ends every submission of `client` as `disposed` and aborts its producers. */
   cancel(client: GateClient<unknown>): void;
   /** Resolves once no submission is pending, or when `signal` aborts. */
@@ -110,6 +131,12 @@ interface Job {
   producer: Producer<unknown>;
   readonly coalesceId: string | undefined;
   occurredAt: number | undefined;
+  /** The version its producer waits for; undefined when any merged submission had none. */
+  version: number | undefined;
+  /** The newest version reported while its check ran: that check may have read just before the commit. */
+  reported: number;
+  /** Ends the current wait (backoff or first wait) early: `visible`, `postpone`, or the job's end. */
+  wake: AbortController | undefined;
   submittedAt: number;
   deadline: number;
   attempt: number;
@@ -160,6 +187,7 @@ class GateImpl implements Gate {
   readonly #queue: PQueue;
   readonly #maxQueued: number;
   readonly #timeoutMs: number;
+  readonly #awaitProgressMs: number;
   readonly #backoff: Backoff;
   readonly #clients = new Map<GateClient<unknown>, ClientState>();
   /** Keyed by client, then coalesce id: ids are only unique within a client. */
@@ -176,6 +204,7 @@ class GateImpl implements Gate {
       maxQueued = 10_000,
       timeoutMs = 5_000,
       retry,
+      awaitProgressMs = 0,
       observer,
       clock,
       random,
@@ -183,6 +212,7 @@ class GateImpl implements Gate {
     expectInteger('concurrency', concurrency, 1);
     this.#maxQueued = expectCount('maxQueued', maxQueued, 1);
     this.#timeoutMs = expectNumber('timeoutMs', timeoutMs, 1);
+    this.#awaitProgressMs = expectNumber('awaitProgressMs', awaitProgressMs, 0);
     this.#backoff = createBackoff(retry, random);
     this.#queue = new PQueue({ concurrency });
     this.observer = toSafeObserver(observer);
@@ -215,6 +245,9 @@ class GateImpl implements Gate {
       producer: task.producer,
       coalesceId: task.coalesceId,
       occurredAt: task.occurredAt,
+      version: task.version,
+      reported: -Infinity,
+      wake: undefined,
       submittedAt: now,
       deadline: now + this.#timeoutMs,
       attempt: 0,
@@ -234,14 +267,34 @@ class GateImpl implements Gate {
       slot.next = job;
     } else {
       if (task.coalesceId !== undefined) this.#setSlot(job, task.coalesceId);
-      this.#enqueue(job);
+      if (this.#awaitProgressMs > 0 && job.version !== undefined && job.coalesceId !== undefined) {
+        job.phase = 'sleeping';
+        void this.#wait(job, this.#awaitProgressMs);
+      } else {
+        this.#enqueue(job);
+      }
     }
     return result;
+  }
+
+  progress(client: GateClient<unknown>, coalesceId: string, version: number): void {
+    const slot = this.#slots.get(client)?.get(coalesceId);
+    if (slot === undefined) return;
+    this.#progressed(slot.active, version);
+    // A parked job is adopted by the active one, which keeps what was reported during its check.
+  }
+
+  #progressed(job: Job, version: number): void {
+    if (job.version === undefined) return;
+    if (job.phase === 'running') job.reported = Math.max(job.reported, version);
+    else if (job.phase === 'sleeping') job.wake?.abort(version >= job.version ? 'visible' : 'postpone');
+    // queued: its check is on its way and will see the commit
   }
 
   /** A newer submission of the same thing takes over `job`: its producer and budget, the older's place. */
   #merge<T>(job: Job, task: GateTask<T>, now: number): Promise<SubmitResult<T>> {
     job.producer = task.producer;
+    job.version = task.version === undefined ? undefined : Math.max(job.version ?? -Infinity, task.version);
     job.submittedAt = now;
     job.deadline = now + this.#timeoutMs;
     if (task.occurredAt !== undefined) {
@@ -301,6 +354,7 @@ class GateImpl implements Gate {
       return;
     }
     const attempt = ++job.attempt;
+    job.reported = -Infinity;
     this.#running++;
     let race: Race;
     try {
@@ -355,23 +409,47 @@ class GateImpl implements Gate {
       );
     }).finally(() => {
       job.interrupt = undefined;
-      timer.abort();
+      // With a reason: `abort()` alone builds a DOMException, stack and all, once per check.
+      timer.abort('settled');
     });
   }
 
   async #retry(job: Job, state: ClientState): Promise<void> {
-    const delayMs = this.#backoff(job.attempt);
+    // The projection reported the version while the check ran: the check may have read just before it.
+    const reported = job.version !== undefined && job.reported >= job.version;
+    const delayMs = reported ? 0 : this.#backoff(job.attempt);
     if (this.clock.now() + delayMs >= job.deadline) {
       this.#giveUp(job);
       return;
     }
     this.observer.retry({ registry: job.client.name, attempt: job.attempt, delayMs });
-    job.phase = 'sleeping';
     this.#addQueued(state, 1);
-    // The backoff wait holds no worker; the next check queues again behind fresh work.
-    const elapsed = await this.clock.sleep(delayMs, job.controller.signal);
-    // Aborted (timeout, dispose), or finished meanwhile: nothing more to do.
-    if (!elapsed || (job.phase as Phase) !== 'sleeping') return;
+    if (reported) {
+      job.phase = 'queued';
+      this.#enqueue(job);
+      return;
+    }
+    job.phase = 'sleeping';
+    await this.#wait(job, delayMs);
+  }
+
+  /**
+   * Waits `delayMs` in the `sleeping` phase, holding no worker, then queues
+   * the next check behind fresh work. A progress report for the awaited
+   * version ends the wait at once; one for an older version starts it over,
+   * never past the budget.
+   */
+  async #wait(job: Job, delayMs: number): Promise<void> {
+    for (;;) {
+      const wake = new AbortController();
+      job.wake = wake;
+      const ms = Math.max(0, Math.min(delayMs, job.deadline - this.clock.now() - 1));
+      const elapsed = await this.clock.sleep(ms, wake.signal);
+      if (job.wake === wake) job.wake = undefined;
+      // Finished meanwhile (timeout, dispose, merged away): nothing more to do.
+      if (job.phase !== 'sleeping') return;
+      if (elapsed || wake.signal.reason === 'visible') break;
+    }
     job.phase = 'queued';
     this.#enqueue(job);
   }
@@ -417,6 +495,7 @@ class GateImpl implements Gate {
     const state = this.#state(client);
     if (job.phase === 'queued' || job.phase === 'sleeping') this.#addQueued(state, -1);
     job.phase = 'done';
+    job.wake?.abort('done');
     state.jobs.delete(job);
     if (state.jobs.size === 0 && state.queued === 0) this.#clients.delete(client);
     if (job.coalesceId !== undefined) this.#releaseSlot(job);
@@ -437,6 +516,7 @@ class GateImpl implements Gate {
     if (slot === undefined || next === undefined) return;
     slot.next = undefined;
     job.producer = next.producer;
+    job.version = next.version;
     job.submittedAt = next.submittedAt;
     job.deadline = next.deadline;
     if (next.occurredAt !== undefined)

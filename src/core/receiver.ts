@@ -15,8 +15,21 @@ export interface Receiver<T> extends AsyncIterableIterator<T, undefined, undefin
   close(): void;
   /** Closes the receiver, as graphql-js does when the subscription ends. */
   return(): Promise<IteratorReturnResult<undefined>>;
+  /**
+   * Hands pokes to `sink` synchronously, during the fan-out, instead of
+   * through `next()` — for a transport that can send a poke without awaiting
+   * anything. The sink is used only while the iterator's consumer is idle
+   * (waiting in `next()`, nothing buffered), so pokes never overtake each
+   * other; a poke it refuses (returns false, or throws) goes the usual way,
+   * to `next()`, with the buffer's bound. One sink at a time: a new one
+   * replaces the last. Returns the function that detaches it.
+   */
+  setSink(sink: ReceiverSink<T>): () => void;
   [Symbol.dispose](): void;
 }
+
+/** Takes a poke at once and says whether it did; see `Receiver.setSink`. Must not block. */
+export type ReceiverSink<T> = (value: T) => boolean;
 
 /** What `offer` did with a poke. */
 export type Offer = 'queued' | 'duplicate' | 'full' | 'closed';
@@ -44,6 +57,8 @@ export class ReceiverImpl<T> implements Receiver<T> {
   /** The resolver of the `next` call waiting for a poke; only set while the buffer is empty. */
   #wake: ((result: IteratorResult<T, undefined>) => void) | undefined;
   #waiting: Promise<IteratorResult<T, undefined>> | undefined;
+  /** Takes pokes directly while `#wake` is set (the consumer idles in `next`). */
+  #sink: ReceiverSink<T> | undefined;
   #closed = false;
 
   constructor(
@@ -76,6 +91,8 @@ export class ReceiverImpl<T> implements Receiver<T> {
   offer(value: T): Offer {
     if (this.#closed) return 'closed';
     const wake = this.#wake;
+    // The consumer idles with nothing buffered: a sink that takes the poke now cannot reorder it.
+    if (wake !== undefined && this.#sink !== undefined && this.#sinkTakes(this.#sink, value)) return 'queued';
     if (wake !== undefined) {
       this.#wake = undefined;
       this.#waiting = undefined;
@@ -87,6 +104,21 @@ export class ReceiverImpl<T> implements Receiver<T> {
     if (buffer.length >= this.#capacity) return 'full';
     buffer.push(value);
     return 'queued';
+  }
+
+  #sinkTakes(sink: ReceiverSink<T>, value: T): boolean {
+    try {
+      return sink(value);
+    } catch {
+      return false; // a throwing sink refuses: the poke takes the usual way
+    }
+  }
+
+  setSink(sink: ReceiverSink<T>): () => void {
+    this.#sink = sink;
+    return () => {
+      if (this.#sink === sink) this.#sink = undefined;
+    };
   }
 
   next(): Promise<IteratorResult<T, undefined>> {
@@ -115,6 +147,7 @@ export class ReceiverImpl<T> implements Receiver<T> {
     if (this.#closed) return;
     this.#closed = true;
     this.#buffer = undefined;
+    this.#sink = undefined;
     this.#detach?.();
     this.#onClose(this);
     const wake = this.#wake;

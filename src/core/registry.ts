@@ -50,6 +50,13 @@ export interface SubmitOptions {
   readonly coalesceKey?: string;
   /** When the event happened (epoch ms), for `pokegate_visibility_lag_seconds`. */
   readonly occurredAt?: number;
+  /**
+   * The version of the coalesced thing this producer waits for (versions
+   * only grow per coalesce key). With it, `progress` reports from the
+   * projection wake the submission the moment it is visible instead of at
+   * its next poll. Needs `coalesceKey`.
+   */
+  readonly version?: number;
 }
 
 export interface ResyncOptions {
@@ -89,6 +96,15 @@ export interface Registry<T> {
    * Resolves with the number of receivers poked.
    */
   resync(makePoke: (key: string) => T, options?: ResyncOptions): Promise<number>;
+  /**
+   * Reports that the read view now holds `version` of `coalesceKey` — from a
+   * projection in this process, right after its commit. A pending submission
+   * with the same keys and coalesce key that waits for that version or an
+   * older one is checked at once; one waiting for a newer version puts its
+   * next check off (see the gate's `awaitProgressMs`). Anything else is left
+   * alone, so a report is always safe and costs two map lookups.
+   */
+  progress(keys: string | readonly string[], coalesceKey: string, version: number): void;
   /** Completes every receiver and cancels this registry's gate work. Idempotent. */
   dispose(): void;
   [Symbol.asyncDispose](): Promise<void>;
@@ -111,8 +127,13 @@ class RegistryImpl<T> implements Registry<T>, GateClient<T> {
   readonly #capacity: number;
   readonly #equals: Equals<T>;
   readonly #resyncWindowMs: number;
-  /** Forward index; a key is deleted with its last receiver, so `has` means "has receivers". */
-  readonly #byKey = new Map<string, Set<ReceiverImpl<T>>>();
+  /**
+   * Forward index; a key is deleted with its last receiver, so `has` means
+   * "has receivers". A key's only receiver is stored as itself, a Set only
+   * from the second one on: most keys of a many-keys registry have one, and
+   * a Set per key would cost each of them a hash table.
+   */
+  readonly #byKey = new Map<string, Receivers<T>>();
   readonly #remove = (receiver: ReceiverImpl<T>): void => {
     this.#detach(receiver);
   };
@@ -146,9 +167,10 @@ class RegistryImpl<T> implements Registry<T>, GateClient<T> {
     if (list.length === 0) throw new TypeError('Expected at least one key, got none');
     const receiver = new ReceiverImpl<T>(list, this.#capacity, this.#equals, this.#remove, options.signal);
     for (const key of list) {
-      const set = this.#byKey.get(key);
-      if (set === undefined) this.#byKey.set(key, new Set([receiver]));
-      else set.add(receiver);
+      const entry = this.#byKey.get(key);
+      if (entry === undefined) this.#byKey.set(key, receiver);
+      else if (entry instanceof ReceiverImpl) this.#byKey.set(key, new Set([entry, receiver]));
+      else entry.add(receiver);
     }
     this.#size++;
     this.#observer.receivers({ registry: this.name, open: this.#size });
@@ -182,15 +204,20 @@ class RegistryImpl<T> implements Registry<T>, GateClient<T> {
       return skippedNoReceivers;
     }
     const list = typeof keys === 'string' ? [keys] : keys;
-    const { coalesceKey, occurredAt } = options;
+    const { coalesceKey, occurredAt, version } = options;
     return this.#gate.submit({
       client: this,
       keys: list,
       producer,
-      // Keys are part of the identity: the same order routed to other keys is other work.
-      coalesceId: coalesceKey === undefined ? undefined : `${list.join('\u0000')}\u0001${coalesceKey}`,
+      coalesceId: coalesceKey === undefined ? undefined : coalesceId(list, coalesceKey),
       occurredAt,
+      version: coalesceKey === undefined ? undefined : version,
     });
+  }
+
+  progress(keys: string | readonly string[], coalesceKey: string, version: number): void {
+    if (this.#disposed) return;
+    this.#gate.progress(this, coalesceId(typeof keys === 'string' ? [keys] : keys, coalesceKey), version);
   }
 
   deliver(keys: readonly string[], value: T): number {
@@ -209,7 +236,7 @@ class RegistryImpl<T> implements Registry<T>, GateClient<T> {
     const controller = new AbortController();
     this.#resync = controller;
     const receivers = new Set<ReceiverImpl<T>>();
-    for (const set of this.#byKey.values()) for (const receiver of set) receivers.add(receiver);
+    for (const entry of this.#byKey.values()) for (const receiver of each(entry)) receivers.add(receiver);
     const all = [...receivers];
     this.#observer.resync({ registry: this.name, receivers: all.length });
     const steps = Math.max(1, Math.min(all.length, Math.floor(windowMs / resyncStepMs)));
@@ -240,7 +267,7 @@ class RegistryImpl<T> implements Registry<T>, GateClient<T> {
     this.#disposed = true;
     this.#resync?.abort();
     this.#gate.cancel(this);
-    for (const set of [...this.#byKey.values()]) for (const receiver of [...set]) receiver.close();
+    for (const entry of [...this.#byKey.values()]) for (const receiver of [...each(entry)]) receiver.close();
   }
 
   [Symbol.asyncDispose](): Promise<void> {
@@ -248,14 +275,20 @@ class RegistryImpl<T> implements Registry<T>, GateClient<T> {
     return Promise.resolve();
   }
 
-  #offerAll(set: Set<ReceiverImpl<T>> | undefined, value: T, stamp: number, tally: Tally): void {
-    if (set === undefined) return;
-    // Iterating a Set is safe while receivers close under us: deleted ones are skipped.
-    for (const receiver of set) {
-      if (receiver.stamp === stamp) continue;
-      receiver.stamp = stamp;
-      this.#tally(receiver.offer(value), tally);
+  #offerAll(entry: Receivers<T> | undefined, value: T, stamp: number, tally: Tally): void {
+    if (entry === undefined) return;
+    if (entry instanceof ReceiverImpl) {
+      this.#offerOne(entry, value, stamp, tally);
+      return;
     }
+    // Iterating a Set is safe while receivers close under us: deleted ones are skipped.
+    for (const receiver of entry) this.#offerOne(receiver, value, stamp, tally);
+  }
+
+  #offerOne(receiver: ReceiverImpl<T>, value: T, stamp: number, tally: Tally): void {
+    if (receiver.stamp === stamp) return;
+    receiver.stamp = stamp;
+    this.#tally(receiver.offer(value), tally);
   }
 
   #tally(offer: Offer, tally: Tally): void {
@@ -272,12 +305,26 @@ class RegistryImpl<T> implements Registry<T>, GateClient<T> {
 
   #detach(receiver: ReceiverImpl<T>): void {
     for (const key of receiver.keys) {
-      const set = this.#byKey.get(key);
-      if (set?.delete(receiver) === true && set.size === 0) this.#byKey.delete(key);
+      const entry = this.#byKey.get(key);
+      if (entry === receiver || (entry instanceof Set && entry.delete(receiver) && entry.size === 0)) {
+        this.#byKey.delete(key);
+      }
     }
     this.#size--;
     this.#observer.receivers({ registry: this.name, open: this.#size });
   }
+}
+
+/** A key's receivers: the only one, or a Set of two or more. */
+type Receivers<T> = ReceiverImpl<T> | Set<ReceiverImpl<T>>;
+
+function each<T>(entry: Receivers<T>): Iterable<ReceiverImpl<T>> {
+  return entry instanceof ReceiverImpl ? [entry] : entry;
+}
+
+/** Keys are part of the identity: the same order routed to other keys is other work. */
+function coalesceId(keys: readonly string[], coalesceKey: string): string {
+  return `${keys.join('\u0000')}\u0001${coalesceKey}`;
 }
 
 interface Tally {

@@ -5,8 +5,12 @@ import {
   type ExecutionArgs,
   type ExecutionResult,
 } from 'graphql';
+import type { ReceiverSink } from '../core/receiver.js';
+import { getDirectDelivery, type DirectDelivery } from './direct-delivery.js';
 
 export type SubscribeResult = AsyncIterableIterator<ExecutionResult> | ExecutionResult;
+
+type MaybeResult = ExecutionResult | Promise<ExecutionResult>;
 
 /**
  * A graphql-js `subscribe` that executes a subscription's selection once per
@@ -19,69 +23,123 @@ export type SubscribeResult = AsyncIterableIterator<ExecutionResult> | Execution
  * subscriber's context: the execution runs with the first subscriber's
  * `contextValue`. Authorisation belongs in the field's `subscribe`, which
  * still runs once per subscriber.
+ *
+ * When the transport registered a `DirectDelivery` for the operation's
+ * context and the field's source is a pokegate receiver, each poke's shared
+ * result is handed to the transport during the fan-out itself: no promise,
+ * no iterator step and no serialisation per subscriber (see `Receiver.setSink`).
  */
 export function createSharedSubscribe(): (args: ExecutionArgs) => Promise<SubscribeResult> {
-  /** Per source event: results by selection. Dropped with the event. */
-  const results = new WeakMap<object, Map<string, ExecutionResult | Promise<ExecutionResult>>>();
-  const documentIds = new WeakMap<DocumentNode, number>();
-  let lastDocumentId = 0;
-
-  const selectionKey = (args: ExecutionArgs): string => {
-    let id = documentIds.get(args.document);
-    if (id === undefined) {
-      id = ++lastDocumentId;
-      documentIds.set(args.document, id);
-    }
-    return `${id}\u0000${args.operationName ?? ''}\u0000${JSON.stringify(args.variableValues ?? {})}`;
-  };
-
+  const shared = new SharedExecutions();
   return async (args) => {
     const stream = await createSourceEventStream(args);
     if (!isAsyncIterable(stream)) return stream;
-    const key = selectionKey(args);
-    const run = (event: unknown): ExecutionResult | Promise<ExecutionResult> => {
-      if (typeof event !== 'object' || event === null) return execute({ ...args, rootValue: event });
-      let byKey = results.get(event);
-      if (byKey === undefined) {
-        byKey = new Map();
-        results.set(event, byKey);
-      }
-      let result = byKey.get(key);
-      if (result === undefined) {
-        result = execute({ ...args, rootValue: event });
-        byKey.set(key, result);
-      }
-      return result;
-    };
-    return mapIterator(stream[Symbol.asyncIterator](), run);
+    const iterator = new SharedResultIterator(stream[Symbol.asyncIterator](), shared, args);
+    const deliver = getDirectDelivery(args.contextValue);
+    if (deliver !== undefined && hasSink(stream)) iterator.deliverDirectly(stream, deliver);
+    return iterator;
   };
+}
+
+/** The executions of one `createSharedSubscribe`, by source event and selection. */
+class SharedExecutions {
+  /** Per source event: results by selection. Dropped with the event. */
+  readonly #results = new WeakMap<object, Map<string, MaybeResult>>();
+  readonly #documentIds = new WeakMap<DocumentNode, number>();
+  #lastDocumentId = 0;
+
+  /** What makes two subscriptions' results interchangeable: document, operation and variables. */
+  selectionKey(args: ExecutionArgs): string {
+    let id = this.#documentIds.get(args.document);
+    if (id === undefined) {
+      id = ++this.#lastDocumentId;
+      this.#documentIds.set(args.document, id);
+    }
+    return `${id}\u0000${args.operationName ?? ''}\u0000${JSON.stringify(args.variableValues ?? {})}`;
+  }
+
+  run(args: ExecutionArgs, key: string, event: unknown): MaybeResult {
+    if (typeof event !== 'object' || event === null) return execute({ ...args, rootValue: event });
+    let byKey = this.#results.get(event);
+    if (byKey === undefined) {
+      byKey = new Map();
+      this.#results.set(event, byKey);
+    }
+    let result = byKey.get(key);
+    if (result === undefined) {
+      result = execute({ ...args, rootValue: event });
+      byKey.set(key, result);
+    }
+    return result;
+  }
+}
+
+const done: IteratorReturnResult<undefined> = Object.freeze({ value: undefined, done: true });
+
+/**
+ * Maps each source event to its shared result; `return` reaches the source,
+ * so the receiver closes with the subscription. A class, not a closure per
+ * method: one of these lives as long as each subscription.
+ */
+class SharedResultIterator implements AsyncIterableIterator<ExecutionResult> {
+  readonly #source: AsyncIterator<unknown>;
+  readonly #shared: SharedExecutions;
+  readonly #args: ExecutionArgs;
+  readonly #key: string;
+
+  constructor(source: AsyncIterator<unknown>, shared: SharedExecutions, args: ExecutionArgs) {
+    this.#source = source;
+    this.#shared = shared;
+    this.#args = args;
+    this.#key = shared.selectionKey(args);
+  }
+
+  /** Sends each poke's result through `deliver` while it takes them; the rest come through `next`. */
+  deliverDirectly(stream: Sinkable, deliver: DirectDelivery): void {
+    stream.setSink((event) => {
+      const result = this.#shared.run(this.#args, this.#key, event);
+      // An async or failed execution takes the iterator, and with it the server's error handling.
+      return !isPromiseLike(result) && result.errors === undefined && deliver(result);
+    });
+  }
+
+  next(): Promise<IteratorResult<ExecutionResult, undefined>> {
+    return this.#source.next().then((item) => {
+      if (item.done === true) return done;
+      const result = this.#shared.run(this.#args, this.#key, item.value);
+      return isPromiseLike(result)
+        ? result.then((value) => ({ value, done: false }))
+        : { value: result, done: false };
+    });
+  }
+
+  async return(): Promise<IteratorReturnResult<undefined>> {
+    await this.#source.return?.();
+    return done;
+  }
+
+  async throw(error: unknown): Promise<IteratorResult<ExecutionResult, undefined>> {
+    await this.#source.return?.();
+    throw error instanceof Error ? error : new Error(String(error));
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+}
+
+interface Sinkable {
+  setSink(sink: ReceiverSink<unknown>): () => void;
+}
+
+function hasSink(value: object): value is Sinkable {
+  return typeof (value as { setSink?: unknown }).setSink === 'function';
+}
+
+function isPromiseLike<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
+  return typeof (value as { then?: unknown }).then === 'function';
 }
 
 function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
   return typeof value === 'object' && value !== null && Symbol.asyncIterator in value;
-}
-
-/** Maps each value; `return` reaches the source, so the receiver closes with the subscription. */
-function mapIterator<T>(
-  source: AsyncIterator<unknown>,
-  map: (value: unknown) => T | Promise<T>,
-): AsyncIterableIterator<T> {
-  const done: IteratorReturnResult<undefined> = { value: undefined, done: true };
-  return {
-    async next() {
-      const result = await source.next();
-      return result.done === true ? done : { value: await map(result.value), done: false };
-    },
-    async return() {
-      await source.return?.();
-      return done;
-    },
-    async throw(error: unknown) {
-      await source.return?.();
-      throw error instanceof Error ? error : new Error(String(error));
-    },
-    [Symbol.asyncIterator]() {
-      return this;
-    },
-  };
 }

@@ -25,8 +25,9 @@ export function createOrdersMapper(
           if (state === null || state.version < version) return undefined;
           return { companyId, orderId, removed: state.removed, version: state.version };
         },
-        // Versions only grow per order: the newer event being visible implies the older one is.
-        { coalesceKey: orderId, occurredAt: Date.parse(event.occurredAt) },
+        // Versions only grow per order: the newer event being visible implies the older one is,
+        // and the projector's progress reports name the version a waiting poke needs.
+        { coalesceKey: orderId, version, occurredAt: Date.parse(event.occurredAt) },
       ),
     ];
   };

@@ -10,14 +10,28 @@ export interface OrderProjectionOptions {
    * @default 0
    */
   readonly delayMs?: number;
+  /**
+   * Called after each commit that leaves the event's version in the read
+   * view (`applied` or `duplicate`), e.g. to report progress to the gate. A
+   * throw is ignored: the event is projected.
+   */
+  readonly onProjected?: (event: OrderEvent) => void;
 }
 
 /** The projector's handlers: every orders event goes through the read view's versioned apply. */
 export function createOrderProjection(options: OrderProjectionOptions): ProjectionHandlers<OrderEvent> {
-  const { readView, delayMs = 0 } = options;
+  const { readView, delayMs = 0, onProjected } = options;
   const apply = async (event: OrderEvent, context: ProjectionContext): Promise<ProjectionOutcome> => {
     if (delayMs > 0) await delay(delayMs, context.signal);
-    return readView.apply(event, { signal: context.signal });
+    const outcome = await readView.apply(event, { signal: context.signal });
+    if (outcome !== 'early' && onProjected !== undefined) {
+      try {
+        onProjected(event);
+      } catch {
+        // A listener's failure is not the projection's.
+      }
+    }
+    return outcome;
   };
   return { OrderPlaced: apply, OrderStatusChanged: apply, OrderRemoved: apply };
 }

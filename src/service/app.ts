@@ -29,6 +29,7 @@ import type { Publisher } from '../transport/publisher.js';
 import { resyncTarget, type TransientConsumer } from '../transport/transient-consumer.js';
 import { createAuthenticator } from './auth.js';
 import type { Config } from './config.js';
+import { createDemoPage } from './demo-page.js';
 import { createGraphQLServer } from './graphql.js';
 import { createHttpRoutes } from './http.js';
 import { attachWebSocket, type WebSocketEndpoint } from './websocket.js';
@@ -107,7 +108,11 @@ async function build(
         );
   closers.push(() => ledger.close());
 
-  const gate: Gate = createGate({ observer: createPrometheusObserver({ register: metrics }) });
+  // The projector below reports each commit (`onProjected`): a poke waits for it before its first check.
+  const gate: Gate = createGate({
+    observer: createPrometheusObserver({ register: metrics }),
+    awaitProgressMs: 10,
+  });
   const ordersChanged: Registry<OrderChange> = createRegistry<OrderChange>({ name: 'ordersChanged', gate });
   closers.push(() => {
     ordersChanged.dispose();
@@ -132,7 +137,11 @@ async function build(
     queue: projectorQueue(config.exchange),
     bindingKeys: [orderBindingKey],
     parse,
-    handlers: createOrderProjection({ readView, delayMs: config.projectionDelayMs }),
+    handlers: createOrderProjection({
+      readView,
+      delayMs: config.projectionDelayMs,
+      onProjected: (event) => ordersChanged.progress(event.companyId, event.orderId, event.version),
+    }),
     orderKey: (event: OrderEvent) => event.orderId,
     observer: transportObserver,
     logger,
@@ -166,6 +175,7 @@ async function build(
     logger,
     services: { reader: readView, writer: createOrderWriter({ ledger, publisher }), ordersChanged },
   });
+  const demoPage = createDemoPage({ logger });
   const server: Server = createServer(
     createHttpRoutes({
       metrics,
@@ -174,7 +184,9 @@ async function build(
         await readView.ping({ signal: AbortSignal.timeout(2_000) });
         return true;
       },
-      fallback: (request, response) => void yoga(request, response),
+      fallback: (request, response) => {
+        if (!demoPage(request, response)) void yoga(request, response);
+      },
     }),
   );
   const webSocket: WebSocketEndpoint = attachWebSocket(

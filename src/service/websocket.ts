@@ -2,10 +2,15 @@ import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { GraphQLError, type DocumentNode, type ExecutionArgs, type GraphQLSchema } from 'graphql';
 import { CloseCode } from 'graphql-ws';
-import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Logger } from 'pino';
+import {
+  createResultSerializer,
+  setDirectDelivery,
+  type DirectDelivery,
+} from '../graphql/direct-delivery.js';
 import type { Principal } from './auth.js';
+import { serveGraphQLWs } from './graphql-ws-server.js';
 
 export interface WebSocketOptions {
   /** @default '/graphql' */
@@ -88,6 +93,13 @@ interface Enveloped {
 /** Longest delay setTimeout takes; a token valid for longer is re-armed when it fires. */
 const maxTimerMs = 2 ** 31 - 1;
 
+/**
+ * Bytes queued for sending under which a socket counts as keeping up: its
+ * pokes are sent during the fan-out. Over it they take graphql-ws's path,
+ * which waits for each write, behind the receiver's bounded buffer.
+ */
+const directBufferedBytes = 65_536;
+
 /** graphql-ws over `ws`, on the HTTP server's port and path, with yoga's envelop behind it. */
 export function attachWebSocket(
   server: HttpServer,
@@ -106,6 +118,8 @@ export function attachWebSocket(
   const { yoga, authenticate, logger } = deps;
   const wss = new WebSocketServer({ noServer: true, maxPayload: maxPayloadBytes });
   const origins = allowedOrigins === undefined ? undefined : new Set(allowedOrigins);
+  const serialize = createResultSerializer();
+  const batch = createWriteBatch();
 
   const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
     const { pathname } = new URL(request.url ?? '/', 'http://localhost');
@@ -119,11 +133,14 @@ export function attachWebSocket(
       reject(socket, 403, 'Forbidden');
       return;
     }
-    wss.handleUpgrade(request, socket, head, (ws) => wss.emit('connection', ws, request));
+    wss.handleUpgrade(request, socket, head, (ws) => {
+      batch.track(ws, socket);
+      wss.emit('connection', ws, request);
+    });
   };
   server.on('upgrade', onUpgrade);
 
-  const disposable = useServer<Record<string, unknown> | undefined, ConnectionExtra>(
+  const disposable = serveGraphQLWs<Record<string, unknown> | undefined, ConnectionExtra>(
     {
       connectionInitWaitTimeout: connectionInitTimeoutMs,
       execute: (args) => (args.rootValue as Enveloped).execute(args) as never,
@@ -144,7 +161,7 @@ export function attachWebSocket(
       onClose(ctx) {
         clearTimeout(ctx.extra.expiry);
       },
-      async onSubscribe(ctx, _id, params) {
+      async onSubscribe(ctx, id, params) {
         if (Object.keys(ctx.subscriptions).length > maxSubscriptionsPerConnection) {
           return [
             new GraphQLError(
@@ -152,8 +169,9 @@ export function attachWebSocket(
             ),
           ];
         }
+        // Not graphql-ws's whole `ctx`: this object becomes the operation's context and lives
+        // as long as the subscription; a copy of ctx's fields would cost every one of them.
         const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
-          ...ctx,
           req: ctx.extra.request,
           socket: ctx.extra.socket,
           params,
@@ -167,12 +185,14 @@ export function attachWebSocket(
         }
         const errors = validate(schema, document);
         if (errors.length > 0) return errors;
+        const contextValue = (await contextFactory()) as object;
+        setDirectDelivery(contextValue, directSend(ctx, id));
         const args: ExecutionArgs = {
           schema,
           document,
           operationName: params.operationName ?? null,
           variableValues: params.variables ?? null,
-          contextValue: await contextFactory(),
+          contextValue,
           rootValue: { execute, subscribe } satisfies Enveloped,
         };
         return args;
@@ -189,6 +209,26 @@ export function attachWebSocket(
     keepAliveMs,
   );
 
+  /**
+   * graphql-ws's `next` frame for subscription `id`, written at once: the
+   * payload is serialised once per shared result, the frame is one string
+   * concatenation, and nothing is awaited per subscriber.
+   */
+  function directSend(
+    ctx: { readonly subscriptions: Record<string, unknown>; readonly extra: { readonly socket: WebSocket } },
+    id: string,
+  ): DirectDelivery {
+    const prefix = `{"id":${JSON.stringify(id)},"type":"next","payload":`;
+    return (result) => {
+      const socket = ctx.extra.socket;
+      if (socket.readyState !== socket.OPEN || socket.bufferedAmount > directBufferedBytes) return false;
+      if (!(id in ctx.subscriptions)) return false;
+      batch.hold(socket);
+      socket.send(`${prefix}${serialize(result)}}`);
+      return true;
+    };
+  }
+
   let closing: Promise<void> | undefined;
   return {
     get connections() {
@@ -200,6 +240,36 @@ export function attachWebSocket(
         await disposable.dispose(); // closes every client with 1001 Going away
       })();
       return closing;
+    },
+  };
+}
+
+/**
+ * One fan-out often sends several frames to one socket (a client with several
+ * subscriptions): `hold` corks the socket's TCP stream until the fan-out's
+ * synchronous run is over, so they leave in one write instead of one each.
+ */
+function createWriteBatch(): {
+  /** Remembers the stream under `ws`, the one `ws` writes its frames to. */
+  track(ws: WebSocket, stream: Duplex): void;
+  hold(ws: WebSocket): void;
+} {
+  const streams = new WeakMap<WebSocket, Duplex>();
+  const held = new Set<Duplex>();
+  const release = (): void => {
+    for (const stream of held) stream.uncork();
+    held.clear();
+  };
+  return {
+    track(ws, stream) {
+      streams.set(ws, stream);
+    },
+    hold(ws) {
+      const stream = streams.get(ws);
+      if (stream === undefined || held.has(stream)) return;
+      if (held.size === 0) queueMicrotask(release);
+      stream.cork();
+      held.add(stream);
     },
   };
 }

@@ -225,6 +225,7 @@ describe('Gate', () => {
     expect(() => createGate({ maxQueued: 1.5 })).toThrow(/`maxQueued`/);
     expect(() => createGate({ retry: { jitter: 2 } })).toThrow(/`retry.jitter`/);
     expect(() => createGate({ retry: { minDelayMs: 100, maxDelayMs: 10 } })).toThrow(/`retry.maxDelayMs`/);
+    expect(() => createGate({ awaitProgressMs: -1 })).toThrow(/`awaitProgressMs`/);
     expect(() => createGate({ maxQueued: Infinity })).not.toThrow();
   });
 
@@ -317,6 +318,118 @@ describe('Gate', () => {
       expect((await Promise.all([a, b, c])).map((r) => r.status === 'delivered' && r.value)).toEqual([
         1, 2, 3,
       ]);
+    });
+  });
+
+  describe('progress reports', () => {
+    /** A read view whose version the test sets, checked by every producer. */
+    function readView() {
+      let version = 0;
+      let checks = 0;
+      return {
+        set: (v: number) => {
+          version = v;
+        },
+        get checks() {
+          return checks;
+        },
+        producer: (wanted: number) => (): number | undefined => {
+          checks++;
+          return version >= wanted ? version : undefined;
+        },
+      };
+    }
+
+    it('checks a waiting submission the moment its version is reported, not at its next poll', async () => {
+      const { registry, clock } = setup({ retry: { minDelayMs: 100, maxDelayMs: 100, jitter: 0 } });
+      const view = readView();
+      const result = registry.submit('c1', view.producer(1), { coalesceKey: 'o1', version: 1 });
+      await flush();
+      expect(view.checks).toBe(1); // not visible yet: backing off for 100 ms
+      view.set(1);
+      registry.progress('c1', 'o1', 1);
+      expect(await result).toMatchObject({ status: 'delivered', value: 1, attempts: 2 });
+      expect(clock.pending).toBe(0);
+    });
+
+    it('waits for the report before the first check with awaitProgressMs, so one check suffices', async () => {
+      const { registry, observer } = setup({ awaitProgressMs: 50 });
+      const view = readView();
+      const result = registry.submit('c1', view.producer(1), { coalesceKey: 'o1', version: 1 });
+      await flush();
+      expect(view.checks).toBe(0);
+      view.set(1);
+      registry.progress('c1', 'o1', 1);
+      expect(await result).toMatchObject({ status: 'delivered', attempts: 1 });
+      expect(observer.events.gateCheck.map((e) => e.outcome)).toEqual(['visible']);
+    });
+
+    it('checks after awaitProgressMs when no report comes (the projection runs elsewhere)', async () => {
+      const { registry, clock } = setup({ awaitProgressMs: 50 });
+      const view = readView();
+      view.set(1);
+      const result = registry.submit('c1', view.producer(1), { coalesceKey: 'o1', version: 1 });
+      await clock.advance(49);
+      expect(view.checks).toBe(0);
+      await clock.advance(1);
+      expect(await result).toMatchObject({ status: 'delivered', attempts: 1 });
+    });
+
+    it('puts the check off while older versions are reported, then checks once for the newest', async () => {
+      const { registry, clock } = setup({ awaitProgressMs: 20 });
+      const view = readView();
+      const results = [1, 2, 3, 4, 5].map((version) =>
+        registry.submit('c1', view.producer(version), { coalesceKey: 'o1', version }),
+      );
+      for (let version = 1; version <= 4; version++) {
+        await clock.advance(15); // the projection applies one version every 15 ms
+        view.set(version);
+        registry.progress('c1', 'o1', version);
+      }
+      expect(view.checks).toBe(0);
+      await clock.advance(15);
+      view.set(5);
+      registry.progress('c1', 'o1', 5);
+      for (const outcome of await Promise.all(results)) expect(outcome).toMatchObject({ value: 5 });
+      expect(view.checks).toBe(1);
+    });
+
+    it('checks again at once when the version was reported while a check was reading', async () => {
+      const { registry } = setup({ retry: { minDelayMs: 1_000, maxDelayMs: 1_000, jitter: 0 } });
+      const reading = deferred<number | undefined>();
+      let checks = 0;
+      const result = registry.submit('c1', () => (++checks === 1 ? reading.promise : 1), {
+        coalesceKey: 'o1',
+        version: 1,
+      });
+      await flush();
+      registry.progress('c1', 'o1', 1); // committed after the check read
+      reading.resolve(undefined);
+      expect(await result).toMatchObject({ status: 'delivered', attempts: 2 });
+    });
+
+    it('leaves submissions without a version, or for other keys, alone', async () => {
+      const { registry, clock } = setup({ awaitProgressMs: 50 });
+      registry.addReceiver('c2');
+      const view = readView();
+      view.set(1);
+      const plain = registry.submit('c1', view.producer(1), { coalesceKey: 'o1' });
+      const other = registry.submit('c2', view.producer(1), { coalesceKey: 'o1', version: 1 });
+      registry.progress('c1', 'o1', 1);
+      expect(await plain).toMatchObject({ status: 'delivered', attempts: 1 }); // checked at once, as ever
+      await flush();
+      expect(view.checks).toBe(1);
+      await clock.advance(50);
+      expect(await other).toMatchObject({ status: 'delivered', attempts: 1 });
+    });
+
+    it('leaves no timer behind when disposed while it waits for a report', async () => {
+      const { registry, gate, clock } = setup({ awaitProgressMs: 50 });
+      const pending = registry.submit('c1', () => 1, { coalesceKey: 'o1', version: 1 });
+      await flush();
+      gate.dispose();
+      expect(await pending).toEqual({ status: 'skipped', reason: 'disposed' });
+      expect(clock.pending).toBe(0);
     });
   });
 

@@ -130,6 +130,78 @@ describe('Registry', () => {
     expect(await next).toEqual({ value: { id: 'o1', version: 1 }, done: false });
   });
 
+  describe('sink', () => {
+    it('hands pokes to the sink during the fan-out while the consumer idles in next()', async () => {
+      const { registry } = setup();
+      const receiver = registry.addReceiver('c1');
+      const taken: Poke[] = [];
+      receiver.setSink((poke) => taken.push(poke) > 0);
+      const next = receiver.next();
+      await registry.submit('c1', () => ({ id: 'o1', version: 1 }));
+      await registry.submit('c1', () => ({ id: 'o1', version: 2 }));
+      expect(taken).toEqual([
+        { id: 'o1', version: 1 },
+        { id: 'o1', version: 2 },
+      ]);
+      receiver.close();
+      expect(await next).toEqual({ value: undefined, done: true });
+    });
+
+    it('sends a refused poke, and every poke after it until the consumer idles again, through next()', async () => {
+      const { registry } = setup();
+      const receiver = registry.addReceiver('c1');
+      const taken: number[] = [];
+      let accept = false;
+      receiver.setSink((poke) => accept && taken.push(poke.version) > 0);
+      const first = receiver.next();
+      await registry.submit('c1', () => ({ id: 'o1', version: 1 })); // refused: to the waiting next()
+      accept = true;
+      await registry.submit('c1', () => ({ id: 'o1', version: 2 })); // nobody waits: buffered, in order
+      expect((await first).value).toEqual({ id: 'o1', version: 1 });
+      expect((await receiver.next()).value).toEqual({ id: 'o1', version: 2 });
+      const idle = receiver.next();
+      await registry.submit('c1', () => ({ id: 'o1', version: 3 }));
+      expect(taken).toEqual([3]);
+      receiver.close();
+      expect(await idle).toEqual({ value: undefined, done: true });
+    });
+
+    it('treats a sink that throws as one that refuses, and stops using a detached one', async () => {
+      const { registry } = setup();
+      const receiver = registry.addReceiver('c1');
+      const detach = receiver.setSink(() => {
+        throw new Error('broken transport');
+      });
+      const first = receiver.next();
+      await registry.submit('c1', () => ({ id: 'o1', version: 1 }));
+      expect((await first).value).toEqual({ id: 'o1', version: 1 });
+      let calls = 0;
+      receiver.setSink(() => ++calls > 0);
+      detach(); // the first sink's detach leaves the second one in place
+      const second = receiver.next();
+      await registry.submit('c1', () => ({ id: 'o1', version: 2 }));
+      expect(calls).toBe(1);
+      receiver.close();
+      expect(await second).toEqual({ value: undefined, done: true });
+    });
+  });
+
+  it('forgets a key with its only receiver, and keeps a key while one of several is open', async () => {
+    const { registry } = setup();
+    const only = registry.addReceiver('c1');
+    const [a, b] = [registry.addReceiver('c2'), registry.addReceiver('c2')];
+    only.close();
+    a.close();
+    expect([...registry.keys()]).toEqual(['c2']);
+    expect(await registry.submit('c2', () => ({ id: 'o1', version: 1 }))).toMatchObject({ receivers: 1 });
+    expect((await b.next()).value).toEqual({ id: 'o1', version: 1 });
+    b.close();
+    expect([...registry.keys()]).toEqual([]);
+    const again = registry.addReceiver('c2');
+    expect(await registry.submit('c2', () => ({ id: 'o2', version: 1 }))).toMatchObject({ receivers: 1 });
+    expect((await again.next()).value).toEqual({ id: 'o2', version: 1 });
+  });
+
   it('serves concurrent next() calls in order without handing out a poke twice', async () => {
     const { registry } = setup();
     const receiver = registry.addReceiver('c1');

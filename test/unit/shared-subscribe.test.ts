@@ -2,6 +2,7 @@ import { parse, type ExecutionResult } from 'graphql';
 import { createSchema } from 'graphql-yoga';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createGate, createRegistry, type Registry } from '../../src/index.js';
+import { setDirectDelivery } from '../../src/graphql/direct-delivery.js';
 import { createSharedSubscribe } from '../../src/graphql/shared-subscribe.js';
 
 interface Change {
@@ -92,6 +93,38 @@ describe('createSharedSubscribe', () => {
     expect(executions()).toBe(2);
     await a.return?.();
     await b.return?.();
+  });
+
+  it('hands each shared result to a direct delivery during the fan-out, and to the iterator when refused', async () => {
+    const { registry, schema, executions } = setup();
+    const subscribe = createSharedSubscribe();
+    const delivered: ExecutionResult[][] = [[], []];
+    let accept = true;
+    const iterators = await Promise.all(
+      delivered.map(async (sent) => {
+        const contextValue = {};
+        setDirectDelivery(contextValue, (result) => accept && sent.push(result) > 0);
+        return (await subscribe({
+          schema,
+          document,
+          variableValues: { c: 'c1' },
+          contextValue,
+        })) as AsyncIterableIterator<ExecutionResult>;
+      }),
+    );
+    // graphql-ws waits in next() while the direct path sends.
+    const waiting = iterators.map((it) => it.next());
+    await registry.submit('c1', () => ({ companyId: 'c1', version: 1 }));
+    expect(delivered[0]).toEqual([{ data: { changed: { companyId: 'c1', version: 1 } } }]);
+    expect(delivered[1]?.[0]).toBe(delivered[0]?.[0]); // one result object, shared
+    expect(executions()).toBe(1);
+    accept = false;
+    await registry.submit('c1', () => ({ companyId: 'c1', version: 2 }));
+    for (const next of await Promise.all(waiting)) {
+      expect(next.value).toEqual({ data: { changed: { companyId: 'c1', version: 2 } } });
+    }
+    for (const it of iterators) await it.return?.();
+    expect(registry.size).toBe(0);
   });
 
   it('returns the errors of a subscribe resolver that throws, without a stream', async () => {

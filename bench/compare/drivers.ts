@@ -1,0 +1,326 @@
+// The load generator's workloads. Each sends events through a sink, records
+// every poke the subscribers get, and stops at the last expected delivery or
+// once nothing has arrived for `stallMs` (what is missing then is lost).
+import type { EventSink } from './event-sink.js';
+import { now, type SubscriberPool } from './subscribers.js';
+
+/** Waits for `notify`, or gives up after a timeout; a notify before the wait is not missed. */
+class Wakeup {
+  #pending = false;
+  #wake: (() => void) | undefined;
+
+  notify(): void {
+    this.#pending = true;
+    this.#wake?.();
+  }
+
+  /** True when notified, false when `timeoutMs` passed first. */
+  async wait(timeoutMs: number): Promise<boolean> {
+    if (!this.#pending) {
+      let timer: NodeJS.Timeout | undefined;
+      await new Promise<void>((resolve) => {
+        this.#wake = resolve;
+        timer = setTimeout(resolve, timeoutMs);
+      });
+      clearTimeout(timer);
+      this.#wake = undefined;
+    }
+    const woken = this.#pending;
+    this.#pending = false;
+    return woken;
+  }
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Waits for `wakeup`; false only once nothing has arrived for `stallMs` (a
+ * slow server that still delivers is waited for; a silent one is not).
+ */
+async function progress(wakeup: Wakeup, stallMs: number, lastArrivalAt: () => number): Promise<boolean> {
+  for (;;) {
+    if (await wakeup.wait(stallMs)) return true;
+    if (now() - lastArrivalAt() >= stallMs) return false;
+  }
+}
+
+/** What a run of events saw; times are epoch ms. */
+export interface DeliveryResult {
+  readonly events: number;
+  readonly expected: number;
+  readonly deliveries: number;
+  readonly duplicates: number;
+  readonly lost: number;
+  /** Pokes nobody expected (another order, another run). */
+  readonly unexpected: number;
+  readonly firstSentAt: number;
+  readonly lastArrivalAt: number;
+  /** Per event that reached all its subscribers: from its send to its last delivery, ms. */
+  readonly toLastDeliveryMs: readonly number[];
+}
+
+interface EventRecord {
+  readonly sentAt: number;
+  readonly expected: number;
+  count: number;
+  lastAt: number;
+}
+
+/** Events keyed by order id, each expected by a known number of subscribers. */
+function eventBook(pool: SubscriberPool) {
+  const records = new Map<string, EventRecord>();
+  const completion = new Wakeup();
+  let completed = 0;
+  let unexpected = 0;
+  let lastArrivalAt = 0;
+  pool.listener = (_subscriber, poke, at) => {
+    const record = poke.orderId === null ? undefined : records.get(poke.orderId);
+    if (record === undefined) {
+      unexpected++;
+      return;
+    }
+    lastArrivalAt = at;
+    if (++record.count === record.expected) {
+      record.lastAt = at;
+      completed++;
+      completion.notify();
+    }
+  };
+  return {
+    add(orderId: string, expected: number): void {
+      records.set(orderId, { sentAt: now(), expected, count: 0, lastAt: 0 });
+    },
+    get completed() {
+      return completed;
+    },
+    /** Waits for the next completion; false once nothing at all has arrived for `stallMs`. */
+    progress: (stallMs: number) => progress(completion, stallMs, () => lastArrivalAt),
+    result(firstSentAt: number): DeliveryResult {
+      let deliveries = 0;
+      let duplicates = 0;
+      let expected = 0;
+      const toLast: number[] = [];
+      for (const record of records.values()) {
+        expected += record.expected;
+        deliveries += Math.min(record.count, record.expected);
+        duplicates += Math.max(0, record.count - record.expected);
+        if (record.count >= record.expected) toLast.push(record.lastAt - record.sentAt);
+      }
+      return {
+        events: records.size,
+        expected,
+        deliveries,
+        duplicates,
+        lost: expected - deliveries,
+        unexpected,
+        firstSentAt,
+        lastArrivalAt,
+        toLastDeliveryMs: toLast,
+      };
+    },
+  };
+}
+
+export interface StreamParams {
+  readonly runId: string;
+  readonly companyId: string;
+  /** Subscribers of `companyId`: each event is expected by all of them. */
+  readonly subscribers: number;
+  readonly events: number;
+  /** Events in flight at most: the next is sent when one has reached every subscriber. */
+  readonly window: number;
+  readonly stallMs: number;
+}
+
+/** A closed loop of new orders of one company. */
+export async function stream(
+  pool: SubscriberPool,
+  sink: EventSink,
+  params: StreamParams,
+): Promise<DeliveryResult> {
+  const { runId, companyId, subscribers, events, window, stallMs } = params;
+  const book = eventBook(pool);
+  const firstSentAt = now();
+  let sent = 0;
+  while (sent < events) {
+    while (sent < events && sent - book.completed < window) {
+      const orderId = `${runId}-o${sent++}`;
+      book.add(orderId, subscribers);
+      sink.send([{ companyId, orderId, version: 1 }]);
+    }
+    if (!(await book.progress(stallMs))) break;
+  }
+  while (book.completed < sent) if (!(await book.progress(stallMs))) break;
+  return book.result(firstSentAt);
+}
+
+export interface PacedParams {
+  readonly runId: string;
+  /** One subscriber per company, `c0` … `c<companies - 1>`. */
+  readonly companies: number;
+  readonly events: number;
+  readonly ratePerSecond: number;
+  readonly stallMs: number;
+}
+
+/** An open loop at a fixed rate, each event for another company, spread over all of them. */
+export async function paced(
+  pool: SubscriberPool,
+  sink: EventSink,
+  params: PacedParams,
+): Promise<DeliveryResult> {
+  const { runId, companies, events, ratePerSecond, stallMs } = params;
+  const book = eventBook(pool);
+  // A stride coprime with the company count visits every company once per round, in scattered order.
+  const stride = 7_919;
+  const firstSentAt = now();
+  let sent = 0;
+  for (let tick = 0; sent < events && tick < events * 100; tick++) {
+    const due = Math.min(events, Math.floor(((now() - firstSentAt) * ratePerSecond) / 1_000) + 1);
+    const batch = [];
+    for (; sent < due; sent++) {
+      const orderId = `${runId}-o${sent}`;
+      book.add(orderId, 1);
+      batch.push({ companyId: `c${(sent * stride) % companies}`, orderId, version: 1 });
+    }
+    if (batch.length > 0) sink.send(batch);
+    await sleep(1);
+  }
+  while (book.completed < sent) if (!(await book.progress(stallMs))) break;
+  return book.result(firstSentAt);
+}
+
+export interface BurstParams {
+  readonly companyId: string;
+  readonly orderId: string;
+  readonly subscribers: number;
+  /** Versions 1 … `versions` of one order. */
+  readonly versions: number;
+  readonly spreadMs: number;
+  readonly stallMs: number;
+}
+
+export interface BurstResult {
+  readonly pokes: number;
+  readonly maxPokesPerSubscriber: number;
+  /** Subscribers that never got a poke for the last version. */
+  readonly lost: number;
+  /** Pokes that arrived after one for the last version (none expected). */
+  readonly late: number;
+  readonly firstSentAt: number;
+  readonly lastSentAt: number;
+  /** The last subscriber's first poke for the last version. */
+  readonly lastFinalAt: number;
+  readonly unexpected: number;
+}
+
+/** Every version of one order within `spreadMs`: coalescing, in a nutshell. */
+export async function burst(
+  pool: SubscriberPool,
+  sink: EventSink,
+  params: BurstParams,
+): Promise<BurstResult> {
+  const { companyId, orderId, subscribers, versions, spreadMs, stallMs } = params;
+  const counts = new Uint32Array(subscribers);
+  const finalAt = new Float64Array(subscribers);
+  const done = new Wakeup();
+  let finals = 0;
+  let late = 0;
+  let unexpected = 0;
+  let lastArrivalAt = now();
+  pool.listener = (subscriber, poke, at) => {
+    if (poke.orderId !== orderId || subscriber >= subscribers) {
+      unexpected++;
+      return;
+    }
+    lastArrivalAt = at;
+    counts[subscriber] = (counts[subscriber] ?? 0) + 1;
+    if (finalAt[subscriber] !== 0) late++;
+    else if ((poke.version ?? 0) >= versions) {
+      finalAt[subscriber] = at;
+      if (++finals === subscribers) done.notify();
+    }
+  };
+  const firstSentAt = now();
+  let lastSentAt = firstSentAt;
+  let sent = 0;
+  for (let tick = 0; sent < versions && tick < 10_000; tick++) {
+    const due = Math.min(versions, Math.floor(((now() - firstSentAt) / spreadMs) * versions) + 1);
+    const batch = [];
+    for (; sent < due; sent++) batch.push({ companyId, orderId, version: sent + 1 });
+    if (batch.length > 0) {
+      lastSentAt = now();
+      sink.send(batch);
+    }
+    if (sent < versions) await sleep(1);
+  }
+  lastArrivalAt = now();
+  while (finals < subscribers) if (!(await progress(done, stallMs, () => lastArrivalAt))) break;
+  // Anything after the last version's poke would be a poke too many: give it a moment to show.
+  await sleep(200);
+  let pokes = 0;
+  let max = 0;
+  for (const count of counts) {
+    pokes += count;
+    max = Math.max(max, count);
+  }
+  return {
+    pokes,
+    maxPokesPerSubscriber: max,
+    lost: subscribers - finals,
+    late,
+    firstSentAt,
+    lastSentAt,
+    lastFinalAt: Math.max(...finalAt),
+    unexpected,
+  };
+}
+
+export interface ResyncResult {
+  /** Arrival of each subscriber's resync poke, sorted. */
+  readonly arrivals: readonly number[];
+  readonly duplicates: number;
+  readonly lost: number;
+  readonly unexpected: number;
+}
+
+/**
+ * Arms the recording of resync pokes (`orderId: null`) for `subscribers`;
+ * the returned function waits for them, after the caller has triggered the resync.
+ */
+export function armResync(
+  pool: SubscriberPool,
+  subscribers: number,
+  stallMs: number,
+): () => Promise<ResyncResult> {
+  const got = new Uint8Array(subscribers);
+  const arrivals: number[] = [];
+  const done = new Wakeup();
+  let duplicates = 0;
+  let unexpected = 0;
+  let lastArrivalAt = now();
+  pool.listener = (subscriber, poke, at) => {
+    if (poke.orderId !== null || subscriber >= subscribers) {
+      unexpected++;
+      return;
+    }
+    lastArrivalAt = at;
+    if (got[subscriber] === 1) {
+      duplicates++;
+      return;
+    }
+    got[subscriber] = 1;
+    arrivals.push(at);
+    if (arrivals.length === subscribers) done.notify();
+  };
+  return async () => {
+    lastArrivalAt = now();
+    while (arrivals.length < subscribers) if (!(await progress(done, stallMs, () => lastArrivalAt))) break;
+    return {
+      arrivals: arrivals.sort((a, b) => a - b),
+      duplicates,
+      lost: subscribers - arrivals.length,
+      unexpected,
+    };
+  };
+}

@@ -1,0 +1,103 @@
+// The side-by-side benchmark: the same workload, in one run, against
+// A (a raw `ws` broadcast), B (graphql-yoga's pubsub with a per-subscriber
+// check) and C (pokegate's reference service on RabbitMQ and PostgreSQL),
+// with the load generator in a process of its own.
+import { killChildren, spawnChild, type Child } from './ipc.js';
+import { createPlan, serverLabels, type Round, type ServerId } from './plan.js';
+import { buildReport, updateReadme, writeResults, type Samples } from './report.js';
+import { runRound, type Sample } from './runner.js';
+import { startEnvironment } from './servers.js';
+
+export interface CompareOptions {
+  readonly mode: 'full' | 'quick';
+  /** Writes a `--cpu-prof` profile of server C into this directory. */
+  readonly profileDir?: string | undefined;
+  /** Runs only the rounds holding one of these scenario ids (and never touches the README). */
+  readonly only?: readonly string[] | undefined;
+  /** Runs only these servers (and never touches the README). */
+  readonly servers?: readonly ServerId[] | undefined;
+}
+
+const allServers: readonly ServerId[] = ['A', 'B', 'C'];
+
+function summary(sample: Sample): string {
+  const parts: string[] = [];
+  const put = (name: string, value: number | undefined, digits = 1): void => {
+    if (value !== undefined && Number.isFinite(value)) parts.push(`${name} ${value.toFixed(digits)}`);
+  };
+  put('del/s', sample.deliveriesPerSecond, 0);
+  put('p50', sample.p50Ms);
+  put('p99', sample.p99Ms);
+  put('cpu/poke', sample.cpuUsPerPoke);
+  put('checks/ev', sample.checksPerEvent, 2);
+  put('checks', sample.checks, 0);
+  put('pokes/sub', sample.pokesPerSubscriber, 0);
+  put('heap/sub', sample.heapBytesPerSubscription, 0);
+  put('rss/sub', sample.rssBytesPerSubscription, 0);
+  if ((sample.lost ?? 0) > 0) parts.push(`LOST ${sample.lost}`);
+  if ((sample.errors ?? 0) > 0) parts.push(`ERRORS ${sample.errors}`);
+  return parts.join(', ');
+}
+
+/** Runs the comparison; resolves false when a poke was lost or a protocol error seen. */
+export async function benchCompare(options: CompareOptions): Promise<boolean> {
+  const plan = createPlan(options.mode);
+  const only = options.only;
+  const order = allServers.filter((id) => options.servers?.includes(id) ?? true);
+  const rounds: readonly Round[] =
+    only === undefined ? plan.rounds : plan.rounds.filter((r) => r.steps.some((s) => only.includes(s.id)));
+  const started = new Date();
+  console.log(`## Side by side: raw ws (A), graphql-yoga pubsub (B), pokegate (C) — ${plan.mode} run\n`);
+  const environment = await startEnvironment({
+    pokegateFlags:
+      options.profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${options.profileDir}`],
+  });
+  let loadgen: Child | undefined;
+  try {
+    loadgen = await spawnChild(new URL('./load-generator.ts', import.meta.url).pathname);
+    const { servers } = environment;
+    for (const id of order) {
+      for (const [i, round] of plan.warmUp.entries())
+        await runRound(loadgen, servers[id], round, plan, `warm${i}-${id}`);
+    }
+    const samples: Samples = new Map();
+    for (let rep = 0; rep < plan.repetitions; rep++) {
+      // Rotating the order, so a slow moment of the shared machine does not always hit the same server.
+      const turn = order.map((_, i) => order[(i + rep) % order.length] as ServerId);
+      for (const round of rounds) {
+        for (const id of turn) {
+          const server = round.fresh === true ? await environment.fresh(id) : servers[id];
+          const results = await runRound(loadgen, server, round, plan, `r${rep}-${id}-${round.layout.name}`);
+          if (round.fresh === true) {
+            await loadgen.request({ type: 'release' });
+            await server.child.stop();
+          }
+          for (const [step, sample] of results) {
+            let byServer = samples.get(step);
+            if (byServer === undefined) samples.set(step, (byServer = { A: [], B: [], C: [] }));
+            byServer[id].push(sample);
+            console.error(
+              `  ${rep + 1}/${plan.repetitions} ${step.padEnd(11)} ${serverLabels[id].padEnd(13)} ${summary(sample)}`,
+            );
+          }
+        }
+      }
+    }
+    const report = buildReport(plan, samples, started);
+    console.log(`${report.markdown}\n`);
+    if (report.missed.length > 0)
+      console.log(`Targets missed:\n${report.missed.map((m) => `- ${m}`).join('\n')}\n`);
+    // Only a whole full run replaces the recorded results: a smoke or partial run only prints.
+    if (plan.mode === 'full' && only === undefined && order.length === allServers.length) {
+      await writeResults(new URL('../results.json', import.meta.url), report.json);
+      await updateReadme(new URL('../../README.md', import.meta.url), plan, report.markdown, started);
+    }
+    for (const failure of report.failures) console.error(`FAILED: ${failure}`);
+    return report.failures.length === 0;
+  } finally {
+    await loadgen?.stop();
+    const problems = await environment.dispose();
+    for (const problem of problems) console.error(`cleanup: ${problem}`);
+    killChildren();
+  }
+}

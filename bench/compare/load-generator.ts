@@ -1,0 +1,88 @@
+// The load generator, a process of its own: subscribers on plain `ws`
+// sockets and the event source, driven by the orchestrator over IPC. One
+// server at a time.
+import {
+  armResync,
+  burst,
+  paced,
+  stream,
+  type BurstParams,
+  type PacedParams,
+  type ResyncResult,
+  type StreamParams,
+} from './drivers.js';
+import { amqpSink, controlSink, type EventSink } from './event-sink.js';
+import { serveParent, type Request } from './ipc.js';
+import { createSubscriberPool, type SubscriberPool } from './subscribers.js';
+import { companiesOf, type Layout } from './workload.js';
+
+/** How to reach one server. */
+export interface TargetSpec {
+  readonly wsUrl: string;
+  readonly authorization: string;
+  readonly sink:
+    | { readonly kind: 'control'; readonly port: number }
+    | { readonly kind: 'amqp'; readonly url: string; readonly exchange: string };
+}
+
+let pool: SubscriberPool | undefined;
+let sink: EventSink | undefined;
+let waitResync: (() => Promise<ResyncResult>) | undefined;
+
+function current(): { pool: SubscriberPool; sink: EventSink } {
+  if (pool === undefined || sink === undefined) throw new Error('no target: send `target` first');
+  return { pool, sink };
+}
+
+async function release(): Promise<void> {
+  await pool?.close();
+  await sink?.close();
+  pool = undefined;
+  sink = undefined;
+}
+
+const params = <T>(request: Request): T => request['params'] as T;
+
+serveParent(
+  {
+    target: async (request) => {
+      await release();
+      const spec = params<TargetSpec>(request);
+      pool = createSubscriberPool(spec.wsUrl, spec.authorization);
+      sink =
+        spec.sink.kind === 'control'
+          ? await controlSink(spec.sink.port)
+          : await amqpSink(spec.sink.url, spec.sink.exchange);
+      return null;
+    },
+    open: async (request) => {
+      const { layout, perSocket } = params<{ layout: Layout; perSocket: number }>(request);
+      await current().pool.open(companiesOf(layout), perSocket);
+      return null;
+    },
+    close: async () => {
+      await current().pool.close();
+      return null;
+    },
+    errors: () => current().pool.takeErrors(),
+    /** Lets go of the server: its subscribers and its event sink. */
+    release: async () => {
+      await release();
+      return null;
+    },
+    stream: (request) => stream(current().pool, current().sink, params<StreamParams>(request)),
+    paced: (request) => paced(current().pool, current().sink, params<PacedParams>(request)),
+    burst: (request) => burst(current().pool, current().sink, params<BurstParams>(request)),
+    armResync: (request) => {
+      const { subscribers, stallMs } = params<{ subscribers: number; stallMs: number }>(request);
+      waitResync = armResync(current().pool, subscribers, stallMs);
+      return null;
+    },
+    awaitResync: () => {
+      if (waitResync === undefined) throw new Error('armResync first');
+      return waitResync();
+    },
+  },
+  {},
+  release,
+);

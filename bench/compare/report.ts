@@ -1,0 +1,266 @@
+// Medians of the repetitions, the ratios C/A and C/B, the issue's targets,
+// and the three outputs: the markdown table, `bench/results.json`, and the
+// README's copy of the latest full table.
+import { readFile, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import * as prettier from 'prettier';
+import { median } from '../table.js';
+import { serverLabels, type Plan, type ServerId, type Step } from './plan.js';
+import type { MetricName, Sample } from './runner.js';
+
+/** Samples by scenario, then server, one per repetition. */
+export type Samples = Map<string, Record<ServerId, Sample[]>>;
+
+const servers: readonly ServerId[] = ['A', 'B', 'C'];
+
+interface Target {
+  readonly text: string;
+  readonly met: (values: Readonly<Record<ServerId, number>>) => boolean;
+}
+
+interface Row {
+  readonly scenario: string;
+  readonly metric: MetricName;
+  readonly label: string;
+  readonly target?: Target;
+}
+
+const metricLabels: Record<MetricName, string> = {
+  deliveriesPerSecond: 'deliveries/s',
+  p50Ms: 'p50 to the last delivery (ms)',
+  p99Ms: 'p99 to the last delivery (ms)',
+  cpuUsPerPoke: 'server CPU per delivered poke (µs)',
+  lost: 'lost pokes',
+  duplicates: 'duplicate or stray pokes',
+  checksPerEvent: 'read-view checks per event',
+  checks: 'read-view checks in all',
+  pokesPerSubscriber: 'pokes per subscriber (most)',
+  late: 'pokes after the final one',
+  sendSpreadMs: 'events sent within (ms)',
+  heapBytesPerSubscription: 'heap per subscription (bytes)',
+  rssBytesPerSubscription: 'RSS per subscription (bytes)',
+  cpuUsPerEvent: 'server CPU per event (µs)',
+  errors: 'protocol errors',
+};
+
+const row = (scenario: string, metric: MetricName, target?: Target, label = metricLabels[metric]): Row =>
+  target === undefined ? { scenario, metric, label } : { scenario, metric, label, target };
+
+const fanOutRows = (id: string): Row[] => [
+  row(id, 'deliveriesPerSecond', {
+    text: 'C ≥ 0.8× A and ≥ 3× B',
+    met: (v) => v.C >= 0.8 * v.A && v.C >= 3 * v.B,
+  }),
+  row(id, 'p50Ms'),
+  row(id, 'p99Ms'),
+  row(id, 'cpuUsPerPoke', { text: 'C ≤ 1.25× A', met: (v) => v.C <= 1.25 * v.A }),
+];
+
+/** The table's rows for each step, in the plan's order of scenarios. */
+function rowsFor(step: Step): Row[] {
+  const { id } = step;
+  switch (step.kind) {
+    case 'memory':
+      return [
+        row(id, 'heapBytesPerSubscription', { text: 'C ≤ 0.6× B', met: (v) => v.C <= 0.6 * v.B }),
+        row(id, 'rssBytesPerSubscription', { text: 'C ≤ 0.6× B', met: (v) => v.C <= 0.6 * v.B }),
+      ];
+    case 'paced':
+      return [
+        row(id, 'deliveriesPerSecond'),
+        row(id, 'p50Ms', undefined, 'p50 publish → poke (ms)'),
+        row(id, 'p99Ms', { text: 'C ≤ 5 ms', met: (v) => v.C <= 5 }, 'p99 publish → poke (ms)'),
+        row(id, 'cpuUsPerPoke'),
+      ];
+    case 'burst':
+      return [
+        row(id, 'checks', { text: 'C ≤ 5', met: (v) => v.C <= 5 }),
+        row(id, 'pokesPerSubscriber', { text: 'C ≤ 3', met: (v) => v.C <= 3 }),
+        row(
+          id,
+          'p99Ms',
+          { text: 'C: after the last event is visible', met: (v) => Number.isFinite(v.C) },
+          'last event sent → last subscriber has it (ms)',
+        ),
+        row(id, 'cpuUsPerEvent'),
+      ];
+    case 'resync':
+      return [
+        row(id, 'deliveriesPerSecond'),
+        row(id, 'p50Ms', undefined, 'p50 (ms)'),
+        row(id, 'p99Ms', undefined, 'p99 (ms)'),
+        row(id, 'cpuUsPerPoke'),
+      ];
+    case 'stream':
+      return id.startsWith('checks-')
+        ? [row(id, 'checksPerEvent', { text: 'C = 1', met: (v) => Math.abs(v.C - 1) < 1e-9 })]
+        : fanOutRows(id);
+  }
+}
+
+function format(metric: MetricName, value: number): string {
+  if (!Number.isFinite(value)) return '—';
+  switch (metric) {
+    case 'deliveriesPerSecond':
+    case 'heapBytesPerSubscription':
+    case 'rssBytesPerSubscription':
+    case 'checks':
+      return Math.round(value).toLocaleString('en-US');
+    case 'checksPerEvent':
+      return value.toFixed(2);
+    case 'p50Ms':
+    case 'p99Ms':
+    case 'cpuUsPerPoke':
+    case 'cpuUsPerEvent':
+    case 'sendSpreadMs':
+      return value < 10
+        ? value.toFixed(2)
+        : value < 100
+          ? value.toFixed(1)
+          : Math.round(value).toLocaleString('en-US');
+    default:
+      return String(value);
+  }
+}
+
+const ratio = (a: number, b: number): string =>
+  Number.isFinite(a) && Number.isFinite(b) && b !== 0 ? `${(a / b).toFixed(2)}×` : '—';
+
+export interface Report {
+  readonly markdown: string;
+  readonly json: unknown;
+  /** Lost pokes and protocol errors over every scenario and server: the smoke test fails on any. */
+  readonly failures: readonly string[];
+  readonly missed: readonly string[];
+}
+
+export function buildReport(plan: Plan, samples: Samples, started: Date): Report {
+  const medians = new Map<string, Record<ServerId, Sample>>();
+  for (const [scenario, byServer] of samples) {
+    const entry = {} as Record<ServerId, Sample>;
+    for (const id of servers) {
+      const runs = byServer[id];
+      const keys = new Set(runs.flatMap((run) => Object.keys(run) as MetricName[]));
+      entry[id] = Object.fromEntries(
+        [...keys].map((key) => [
+          key,
+          median(runs.map((run) => run[key] ?? NaN).filter((v) => !Number.isNaN(v))),
+        ]),
+      );
+    }
+    medians.set(scenario, entry);
+  }
+  const steps = new Map(plan.rounds.flatMap((round) => round.steps.map((step) => [step.id, step] as const)));
+  const table: string[][] = [];
+  const targets: unknown[] = [];
+  const missed: string[] = [];
+  for (const { id, label } of plan.scenarios) {
+    const step = steps.get(id);
+    const entry = medians.get(id);
+    if (step === undefined || entry === undefined) continue;
+    rowsFor(step).forEach((spec, i) => {
+      const values = {
+        A: entry.A[spec.metric] ?? NaN,
+        B: entry.B[spec.metric] ?? NaN,
+        C: entry.C[spec.metric] ?? NaN,
+      };
+      const met = spec.target?.met(values);
+      if (spec.target !== undefined) {
+        targets.push({ scenario: id, metric: spec.metric, target: spec.target.text, values, met });
+        if (met !== true) missed.push(`${label} — ${spec.label}: ${spec.target.text}`);
+      }
+      table.push([
+        i === 0 ? label : '',
+        spec.label,
+        ...servers.map((server) => format(spec.metric, values[server])),
+        ratio(values.C, values.A),
+        ratio(values.C, values.B),
+        spec.target === undefined ? '' : `${spec.target.text} ${met === true ? '✓' : '✗'}`,
+      ]);
+    });
+  }
+  const failures: string[] = [];
+  const totals = {
+    lost: { A: 0, B: 0, C: 0 },
+    duplicates: { A: 0, B: 0, C: 0 },
+    errors: { A: 0, B: 0, C: 0 },
+  };
+  for (const [scenario, byServer] of samples) {
+    for (const server of servers) {
+      for (const run of byServer[server]) {
+        for (const key of ['lost', 'duplicates', 'errors'] as const) {
+          const value = run[key] ?? 0;
+          totals[key][server] += value;
+          if (value > 0 && key !== 'duplicates')
+            failures.push(`${serverLabels[server]}, ${scenario}: ${value} ${metricLabels[key]}`);
+        }
+      }
+    }
+  }
+  table.push([
+    'every scenario, every repetition',
+    'lost pokes',
+    ...servers.map((s) => String(totals.lost[s])),
+    '',
+    '',
+    `C: 0 ${totals.lost.C === 0 ? '✓' : '✗'}`,
+  ]);
+  if (totals.lost.C !== 0) missed.push('zero lost pokes');
+  table.push(['', metricLabels.errors, ...servers.map((s) => String(totals.errors[s])), '', '', '']);
+  const header = ['scenario', 'metric', ...servers.map((s) => serverLabels[s]), 'C/A', 'C/B', 'target'];
+  const markdown = [
+    `| ${header.join(' | ')} |`,
+    `| ${header.map(() => '---').join(' | ')} |`,
+    ...table.map((cells) => `| ${cells.join(' | ')} |`),
+  ].join('\n');
+  return {
+    markdown,
+    failures,
+    missed,
+    json: {
+      date: started.toISOString(),
+      mode: plan.mode,
+      machine: machine(),
+      repetitions: plan.repetitions,
+      subscriptionsPerSocket: plan.perSocket,
+      medians: Object.fromEntries(medians),
+      samples: Object.fromEntries(samples),
+      targets,
+      totals,
+    },
+  };
+}
+
+/** The machine, in one line. */
+export function machine(): string {
+  const cpus = os.cpus();
+  const memoryGiB = Math.round(os.totalmem() / 2 ** 30);
+  return `${cpus[0]?.model.trim() ?? 'unknown CPU'} × ${cpus.length} (shared), ${memoryGiB} GiB, ${os.type()}, Node ${process.version}`;
+}
+
+export async function writeResults(path: URL, json: unknown): Promise<void> {
+  await writeFile(path, `${JSON.stringify(json, null, 2)}\n`);
+}
+
+const start = '<!-- side-by-side:start -->';
+const end = '<!-- side-by-side:end -->';
+
+/** Replaces the README's side-by-side table (between its markers) and formats the file as `npm run check` expects. */
+export async function updateReadme(path: URL, plan: Plan, markdown: string, started: Date): Promise<void> {
+  const text = await readFile(path, 'utf8');
+  const from = text.indexOf(start);
+  const to = text.indexOf(end);
+  if (from === -1 || to < from) throw new Error(`README has no ${start} … ${end} block`);
+  const block = [
+    start,
+    '',
+    `Latest full run: ${started.toISOString().slice(0, 10)}, ${machine()}; median of ${plan.repetitions} alternating repetitions, ${plan.perSocket} subscriptions per socket.`,
+    '',
+    markdown,
+    '',
+    end,
+  ].join('\n');
+  const updated = text.slice(0, from) + block + text.slice(to + end.length);
+  const options = (await prettier.resolveConfig(path.pathname)) ?? {};
+  await writeFile(path, await prettier.format(updated, { ...options, parser: 'markdown' }));
+}

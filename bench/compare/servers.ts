@@ -1,0 +1,184 @@
+// The three servers of the side-by-side benchmark, each in its own process,
+// and what they need: a RabbitMQ virtual host and a database each for B and C,
+// all removed by `dispose`.
+import { randomBytes } from 'node:crypto';
+import { signToken } from '../../src/service/auth.js';
+import { amqpUrl, urlForVhost } from '../../test/utils/amqp.js';
+import { rabbitmqctl } from '../../test/utils/rabbitmqctl.js';
+import { createDatabase } from '../../test/utils/service.js';
+import { spawnChild, type Child } from './ipc.js';
+import type { TargetSpec } from './load-generator.js';
+import type { ServerId } from './plan.js';
+import type { ServerStats } from './workload.js';
+
+export interface Server {
+  readonly id: ServerId;
+  readonly child: Child;
+  /** How the load generator reaches it. */
+  readonly target: TargetSpec;
+  /** After a full collection when `gc` is set. */
+  stats(gc?: boolean): Promise<ServerStats>;
+  /** Starts a resync of every subscriber; resolves with its start, in epoch ms. */
+  resync(): Promise<number>;
+}
+
+export interface Environment {
+  readonly servers: Readonly<Record<ServerId, Server>>;
+  /**
+   * Starts one more process of a server (for C, a second replica on the same
+   * broker and database); the caller stops it with `child.stop()`.
+   */
+  fresh(id: ServerId): Promise<Server>;
+  /** Stops every server, then drops the databases and the virtual host. Never throws. */
+  dispose(): Promise<string[]>;
+}
+
+export interface EnvironmentOptions {
+  /** Extra node flags for server C (pokegate), e.g. `--cpu-prof`; not for its fresh processes. */
+  readonly pokegateFlags?: readonly string[] | undefined;
+}
+
+const dir = new URL('./', import.meta.url);
+const file = (name: string): string => new URL(name, dir).pathname;
+
+/** The connection the transient consumer of the reference service holds, by the name it gives the broker. */
+async function transientConsumerConnection(vhost: string): Promise<string> {
+  // The table output, not JSON: only it prints the pid in the form `close_connection` takes.
+  const out = await rabbitmqctl(
+    'list_connections',
+    '-q',
+    '--no-table-headers',
+    'pid',
+    'vhost',
+    'client_properties',
+  );
+  for (const line of out.split('\n')) {
+    const [pid, host, properties] = line.split('\t');
+    if (
+      host === vhost &&
+      properties?.includes('{"connection_name","pokegate transient-consumer"}') === true
+    ) {
+      return pid ?? '';
+    }
+  }
+  throw new Error(`no transient-consumer connection in ${vhost}`);
+}
+
+/** The time of the reference service's "resync after a gap" log line, if this line is one. */
+function resyncLogTime(line: string): number | undefined {
+  try {
+    const log = JSON.parse(line) as { msg?: unknown; time?: unknown };
+    return log.msg === 'resync after a gap in the event stream' && typeof log.time === 'number'
+      ? log.time
+      : undefined;
+  } catch {
+    return undefined; // not a log line: a warning of node's
+  }
+}
+
+export async function startEnvironment(options: EnvironmentOptions = {}): Promise<Environment> {
+  const undo: (() => Promise<unknown>)[] = [];
+  const dispose = async (): Promise<string[]> => {
+    const problems: string[] = [];
+    for (const step of undo.splice(0).reverse()) {
+      try {
+        await step();
+      } catch (error) {
+        problems.push(error instanceof Error ? error.message : String(error));
+      }
+    }
+    return problems;
+  };
+  try {
+    const vhost = `pokegate-bench-${process.pid}-${randomBytes(3).toString('hex')}`;
+    const user = decodeURIComponent(new URL(amqpUrl).username || 'guest');
+    await rabbitmqctl('add_vhost', vhost);
+    undo.push(() => rabbitmqctl('delete_vhost', vhost));
+    await rabbitmqctl('set_permissions', '-p', vhost, user, '.*', '.*', '.*');
+    const url = urlForVhost(vhost);
+    const databaseB = await createDatabase();
+    undo.push(() => databaseB.drop());
+    const databaseC = await createDatabase();
+    undo.push(() => databaseC.drop());
+
+    const secret = randomBytes(32).toString('hex');
+    const authorization = `Bearer ${await signToken({ sub: 'bench', companies: [], admin: true, expiresInSec: 86_400 }, secret)}`;
+    const exchange = 'pokegate.events';
+
+    const specs: Record<ServerId, { file: string; env: Record<string, string>; flags: readonly string[] }> = {
+      A: { file: 'server-raw.ts', env: {}, flags: [] },
+      B: { file: 'server-yoga.ts', env: { DATABASE_URL: databaseB.url, AUTH_SECRET: secret }, flags: [] },
+      C: {
+        file: 'server-pokegate.ts',
+        env: {
+          PORT: '0',
+          AMQP_URL: url,
+          DATABASE_URL: databaseC.url,
+          AUTH_SECRET: secret,
+          EXCHANGE: exchange,
+          LOG_LEVEL: 'info',
+        },
+        flags: [...(options.pokegateFlags ?? [])],
+      },
+    };
+
+    const start = async (id: ServerId, fresh: boolean): Promise<Server> => {
+      const { file: name, env, flags } = specs[id];
+      // A fresh process measures memory: a small, fixed young generation keeps its
+      // growth (garbage of the subscribes, collected but still committed) out of RSS.
+      const nodeFlags = fresh ? ['--max-semi-space-size=1'] : flags;
+      const child = await spawnChild(file(name), { env, nodeFlags });
+      undo.push(() => child.stop());
+      const port = child.ready['port'] as number;
+      const stats = (gc = false): Promise<ServerStats> => child.request<ServerStats>({ type: 'stats', gc });
+      if (id !== 'C') {
+        return {
+          id,
+          child,
+          target: { wsUrl: `ws://127.0.0.1:${port}/graphql`, authorization, sink: { kind: 'control', port } },
+          stats,
+          resync: async () => (await child.request<{ startedAt: number }>({ type: 'resync' })).startedAt,
+        };
+      }
+      return {
+        id,
+        child,
+        target: {
+          wsUrl: `ws://127.0.0.1:${port}/graphql`,
+          authorization,
+          sink: { kind: 'amqp', url, exchange },
+        },
+        stats,
+        // A gap in the event stream: the broker drops the transient consumer's
+        // connection; the consumer reconnects and resyncs every receiver. The
+        // start is the service's own log line of the resync.
+        async resync() {
+          const seen = child.lines.length;
+          await rabbitmqctl(
+            'close_connection',
+            await transientConsumerConnection(vhost),
+            'benchmark: resync',
+          );
+          for (let i = 0; i < 3_000; i++) {
+            for (const line of child.lines.slice(seen)) {
+              const time = resyncLogTime(line);
+              if (time !== undefined) return time;
+            }
+            await new Promise((resolve) => setTimeout(resolve, 10));
+          }
+          throw new Error('pokegate did not log a resync within 30 s');
+        },
+      };
+    };
+    const servers: Record<ServerId, Server> = {
+      A: await start('A', false),
+      B: await start('B', false),
+      C: await start('C', false),
+    };
+    const fresh = async (id: ServerId): Promise<Server> => start(id, true);
+    return { servers, fresh, dispose };
+  } catch (error) {
+    await dispose();
+    throw error;
+  }
+}

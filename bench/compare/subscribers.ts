@@ -1,0 +1,142 @@
+// The load generator's subscribers: plain `ws` sockets speaking
+// graphql-transport-ws, several subscriptions each, recording when each poke
+// arrives. Every server gets exactly the same frames.
+import WebSocket from 'ws';
+import { subprotocol, subscriptionQuery, type Poke } from './workload.js';
+
+/** Epoch milliseconds with sub-millisecond resolution, comparable across the benchmark's processes. */
+export function now(): number {
+  return performance.timeOrigin + performance.now();
+}
+
+export type PokeListener = (subscriber: number, poke: Poke, at: number) => void;
+
+interface Frame {
+  readonly type: string;
+  readonly id?: string;
+  readonly payload?: { data?: { ordersChanged?: Poke } | null; errors?: unknown } | unknown[];
+}
+
+/** Sockets opened at once while connecting. */
+const connectConcurrency = 32;
+
+export interface SubscriberPool {
+  /** Subscribers open; each `open` appends its subscribers after them. */
+  readonly size: number;
+  /** Protocol errors, error frames and unexpected completions since the last call. */
+  takeErrors(): string[];
+  /** Receives every poke; replaced per scenario. */
+  listener: PokeListener;
+  /**
+   * Opens `companies.length` more subscriptions, `perSocket` on each socket;
+   * resolves once all are sent. Subscriber `size + i` has `companies[i]`.
+   */
+  open(companies: readonly string[], perSocket: number): Promise<void>;
+  /** Closes every socket and waits for the closes. */
+  close(): Promise<void>;
+}
+
+export function createSubscriberPool(wsUrl: string, authorization: string): SubscriberPool {
+  const sockets: WebSocket[] = [];
+  const errors: string[] = [];
+  let size = 0;
+  const pool: SubscriberPool = {
+    get size() {
+      return size;
+    },
+    takeErrors: () => errors.splice(0),
+    listener: () => undefined,
+    async open(companies, perSocket) {
+      const groups: string[][] = [];
+      for (let i = 0; i < companies.length; i += perSocket) groups.push(companies.slice(i, i + perSocket));
+      const base = size;
+      let next = 0;
+      const worker = async (): Promise<void> => {
+        while (next < groups.length) {
+          const index = next++;
+          await connect(base + index * perSocket, groups[index] ?? []);
+        }
+      };
+      await Promise.all(Array.from({ length: connectConcurrency }, worker));
+      size += companies.length;
+    },
+    async close() {
+      await Promise.all(
+        sockets.splice(0).map(
+          (socket) =>
+            new Promise<void>((resolve) => {
+              if (socket.readyState === WebSocket.CLOSED) {
+                resolve();
+                return;
+              }
+              const timer = setTimeout(() => socket.terminate(), 5_000);
+              socket.once('close', () => {
+                clearTimeout(timer);
+                resolve();
+              });
+              socket.close(1000);
+            }),
+        ),
+      );
+      size = 0;
+    },
+  };
+
+  function connect(base: number, companies: readonly string[]): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const socket = new WebSocket(wsUrl, subprotocol, { perMessageDeflate: false });
+      sockets.push(socket);
+      const timer = setTimeout(() => {
+        reject(new Error(`no connection_ack from ${wsUrl} within 30 s`));
+      }, 30_000);
+      socket.once('open', () => {
+        socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization } }));
+      });
+      socket.once('error', (error) => {
+        clearTimeout(timer);
+        reject(error);
+      });
+      socket.on('close', (code, reason) => {
+        if (code !== 1000 && code !== 1005) errors.push(`socket closed with ${code} ${reason.toString()}`);
+      });
+      socket.on('message', (data: Buffer) => {
+        const at = now();
+        const frame = JSON.parse(data.toString('utf8')) as Frame;
+        switch (frame.type) {
+          case 'next': {
+            const payload = frame.payload as { data?: { ordersChanged?: Poke } | null; errors?: unknown };
+            const poke = payload.data?.ordersChanged;
+            if (poke === undefined || payload.errors !== undefined) {
+              errors.push(`next with errors: ${JSON.stringify(payload)}`);
+              return;
+            }
+            pool.listener(base + Number(frame.id) - 1, poke, at);
+            return;
+          }
+          case 'connection_ack':
+            clearTimeout(timer);
+            companies.forEach((companyId, i) => {
+              socket.send(
+                JSON.stringify({
+                  id: String(i + 1),
+                  type: 'subscribe',
+                  payload: { query: subscriptionQuery, variables: { companyId } },
+                }),
+              );
+            });
+            resolve();
+            return;
+          case 'ping':
+            socket.send('{"type":"pong"}');
+            return;
+          case 'pong':
+            return;
+          default:
+            errors.push(`unexpected ${frame.type}: ${JSON.stringify(frame.payload)}`);
+        }
+      });
+    });
+  }
+
+  return pool;
+}
