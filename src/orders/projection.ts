@@ -1,3 +1,5 @@
+import { systemClock } from '../core/clock.js';
+import { abortReason } from '../transport/abort.js';
 import type { OrderEvent } from '../transport/order-events.js';
 import type { ProjectionContext, ProjectionHandlers, ProjectionOutcome } from '../transport/projector.js';
 import type { ReadView } from './read-view.js';
@@ -22,7 +24,7 @@ export interface OrderProjectionOptions {
 export function createOrderProjection(options: OrderProjectionOptions): ProjectionHandlers<OrderEvent> {
   const { readView, delayMs = 0, onProjected } = options;
   const apply = async (event: OrderEvent, context: ProjectionContext): Promise<ProjectionOutcome> => {
-    if (delayMs > 0) await delay(delayMs, context.signal);
+    if (delayMs > 0 && !(await systemClock.sleep(delayMs, context.signal))) throw abortReason(context.signal);
     const outcome = await readView.apply(event, { signal: context.signal });
     if (outcome !== 'early' && onProjected !== undefined) {
       try {
@@ -34,22 +36,4 @@ export function createOrderProjection(options: OrderProjectionOptions): Projecti
     return outcome;
   };
   return { OrderPlaced: apply, OrderStatusChanged: apply, OrderRemoved: apply };
-}
-
-function delay(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) {
-      reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
-      return;
-    }
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
 }
