@@ -22,6 +22,7 @@ export type {
   DroppedEvent,
   SkippedEvent,
   GateCheckEvent,
+  FallbackCheckEvent,
   VisibleEvent,
   RetryEvent,
   CoalescedEvent,

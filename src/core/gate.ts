@@ -1,133 +1,33 @@
 import PQueue from 'p-queue';
-import { createBackoff, type Backoff, type BackoffOptions } from './backoff.js';
+import { createBackoff, type Backoff } from './backoff.js';
 import { systemClock, type Clock } from './clock.js';
+import { CoalesceSlots } from './coalesce-slots.js';
 import { DisposedError, GateTimeoutError, toError } from './errors.js';
-import { toSafeObserver, type Observer, type SafeObserver, type SkipReason } from './observer.js';
+import { FairQueue, type FairQueueOptions } from './fair-queue.js';
+import type {
+  Gate,
+  GateClient,
+  GateOptions,
+  GateStats,
+  GateTask,
+  Producer,
+  SubmitResult,
+} from './gate-types.js';
+import { toSafeObserver, type SafeObserver } from './observer.js';
+import { raceProducer, type Race } from './producer-race.js';
+import { ReportedVersions } from './reported-versions.js';
 import { expectCount, expectInteger, expectNumber } from './validate.js';
 
-/** What a producer gets on each run. */
-export interface ProducerContext {
-  /** Aborts when the submission's budget is spent or its registry is disposed. */
-  readonly signal: AbortSignal;
-  /** 1 on the first run of a submission. */
-  readonly attempt: number;
-}
-
-/**
- * Checks the read view. A value means "visible now: poke with this";
- * `undefined` means "not visible yet: ask again later"; a throw is a transient
- * read error, retried within the same budget.
- */
-export type Producer<T> = (context: ProducerContext) => T | undefined | PromiseLike<T | undefined>;
-
-export type SubmitResult<T> =
-  | {
-      readonly status: 'delivered';
-      readonly value: T;
-      /** Receivers the fan-out reached, including those that dropped the poke. */
-      readonly receivers: number;
-      readonly attempts: number;
-    }
-  | { readonly status: 'skipped'; readonly reason: SkipReason; readonly error?: Error };
-
-/** The registry side of a submission, as the gate sees it. */
-export interface GateClient<T> {
-  readonly name: string;
-  hasReceivers(keys: readonly string[]): boolean;
-  /** Fans `value` out; returns the receivers reached. */
-  deliver(keys: readonly string[], value: T): number;
-}
-
-export interface GateTask<T> {
-  readonly client: GateClient<T>;
-  readonly keys: readonly string[];
-  readonly producer: Producer<T>;
-  /** Submissions of one client with the same coalesce id replace each other while waiting. */
-  readonly coalesceId?: string | undefined;
-  /** When the event happened (epoch ms), for the visibility-lag metric. */
-  readonly occurredAt?: number | undefined;
-  /** The version the producer waits for, matched against `progress` reports (see `Registry.submit`). */
-  readonly version?: number | undefined;
-}
-
-export interface GateOptions {
-  /**
-   * Producers running at once, across every registry the gate serves. Keep it
-   * at or under the read view's connection pool. Minimum: 1.
-   * @default 8
-   */
-  readonly concurrency?: number;
-  /**
-   * Submissions waiting for a worker or for their next check. A submission
-   * beyond it is skipped as `overloaded`. Minimum: 1; `Infinity` lifts the bound.
-   * @default 10000
-   */
-  readonly maxQueued?: number;
-  /**
-   * The whole budget of a submission, from the moment `submit` accepts it
-   * (before it waits for a worker) to the fan-out: queueing, every check and
-   * every backoff wait count. When it is spent the producer's signal aborts,
-   * the submission is skipped as `timeout` (or `error` if the last check
-   * threw) and nothing is sent. Minimum: 1.
-   * @default 5000
-   */
-  readonly timeoutMs?: number;
-  /** The wait between two checks of one submission. */
-  readonly retry?: BackoffOptions;
-  /**
-   * How long a submission with a `version` waits for the projection's
-   * progress report (`Registry.progress`) before its first check; the report
-   * ends the wait at once. Where the projection runs in this process, the
-   * first check then runs right after the commit instead of finding nothing
-   * just before it. Reports for older versions put the check off by this
-   * much again (the projection is on its way), within the budget. 0 checks
-   * at once. Minimum: 0.
-   * @default 0
-   */
-  readonly awaitProgressMs?: number;
-  /** Hooks for metrics; registries served by this gate use it too unless given their own. */
-  readonly observer?: Observer;
-  /** @default systemClock */
-  readonly clock?: Clock;
-  /** For the backoff jitter. @default Math.random */
-  readonly random?: () => number;
-}
-
-export interface GateStats {
-  /** Producers running now. */
-  readonly running: number;
-  /** Submissions waiting for a worker or for their next check. */
-  readonly queued: number;
-}
-
-/** The bounded worker pool that runs producers off the delivery path. */
-export interface Gate {
-  readonly observer: SafeObserver;
-  readonly clock: Clock;
-  readonly stats: GateStats;
-  submit<T>(task: GateTask<T>): Promise<SubmitResult<T>>;
-  /**
-   * The read view now holds `version` of the thing `coalesceId` names: a
-   * pending submission of `client` for it that waits for that version or an
-   * older one is checked at once (or again, if its check is running); one
-   * that waits for a newer version puts its next check off. Submissions
-   * without a version are left alone.
-   */
-  progress(client: GateClient<unknown>, coalesceId: string, version: number): void;
-  /** Ends every submission of `client` as `disposed` and aborts its producers. */
-  cancel(client: GateClient<unknown>): void;
-  /** Resolves once no submission is pending, or when `signal` aborts. */
-  idle(signal?: AbortSignal): Promise<void>;
-  /** Cancels everything; later submits are skipped as `disposed`. Idempotent. */
-  dispose(): void;
-  [Symbol.dispose](): void;
-}
+// The public contract lives in its own file; importers keep importing it from here.
+export type * from './gate-types.js';
 
 type Phase = 'queued' | 'running' | 'sleeping' | 'done';
 
 interface Job {
   readonly client: GateClient<unknown>;
   readonly keys: readonly string[];
+  /** The fair queue's key: submissions of one registry key take turns with other keys'. */
+  readonly fairKey: string;
   producer: Producer<unknown>;
   readonly coalesceId: string | undefined;
   occurredAt: number | undefined;
@@ -135,6 +35,8 @@ interface Job {
   version: number | undefined;
   /** The newest version reported while its check ran: that check may have read just before the commit. */
   reported: number;
+  /** Whether a report started (or will start) the next check; otherwise it is a fallback check. */
+  notified: boolean;
   /** Ends the current wait (backoff or first wait) early: `visible`, `postpone`, or the job's end. */
   wake: AbortController | undefined;
   submittedAt: number;
@@ -155,23 +57,11 @@ interface ClientState {
   queued: number;
 }
 
-/**
- * Per coalesce id: the `active` job (waiting for a worker, checking, or
- * backing off) and, only while `active` is inside its producer, the `next`
- * one parked behind it. Newer submits merge into whichever of the two is not
- * executing, so a burst costs a couple of checks, not one per event.
- */
-interface Slot {
-  active: Job;
-  next: Job | undefined;
-}
-
 type Resolve = (result: SubmitResult<unknown>) => void;
-
-type Race = { readonly value: unknown } | { readonly error: unknown } | 'timeout' | 'interrupted';
 
 const skippedDisposed = Promise.resolve({ status: 'skipped', reason: 'disposed' } as const);
 const skippedOverloaded = Promise.resolve({ status: 'skipped', reason: 'overloaded' } as const);
+const notLive = (): boolean => false;
 
 function isPromiseLike<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
   return typeof (value as { then?: unknown } | undefined)?.then === 'function';
@@ -184,14 +74,17 @@ export function createGate(options: GateOptions = {}): Gate {
 class GateImpl implements Gate {
   readonly observer: SafeObserver;
   readonly clock: Clock;
-  readonly #queue: PQueue;
+  readonly #queue: PQueue<FairQueue, FairQueueOptions>;
   readonly #maxQueued: number;
   readonly #timeoutMs: number;
   readonly #awaitProgressMs: number;
+  readonly #fallbackMs: number;
+  readonly #reportedVersions: number;
+  readonly #progressLive: () => boolean;
   readonly #backoff: Backoff;
   readonly #clients = new Map<GateClient<unknown>, ClientState>();
-  /** Keyed by client, then coalesce id: ids are only unique within a client. */
-  readonly #slots = new Map<GateClient<unknown>, Map<string, Slot>>();
+  readonly #slots = new CoalesceSlots<Job>();
+  readonly #reported = new WeakMap<GateClient<unknown>, ReportedVersions>();
   #pending = 0;
   #queued = 0;
   #running = 0;
@@ -205,6 +98,9 @@ class GateImpl implements Gate {
       timeoutMs = 5_000,
       retry,
       awaitProgressMs = 0,
+      progressLive = notLive,
+      fallbackMs = 1_000,
+      reportedVersions = 10_000,
       observer,
       clock,
       random,
@@ -213,8 +109,14 @@ class GateImpl implements Gate {
     this.#maxQueued = expectCount('maxQueued', maxQueued, 1);
     this.#timeoutMs = expectNumber('timeoutMs', timeoutMs, 1);
     this.#awaitProgressMs = expectNumber('awaitProgressMs', awaitProgressMs, 0);
+    this.#fallbackMs = expectNumber('fallbackMs', fallbackMs, 1);
+    this.#reportedVersions = expectInteger('reportedVersions', reportedVersions, 0);
+    if (typeof progressLive !== 'function') {
+      throw new TypeError(`Expected \`progressLive\` to be a function, got ${typeof progressLive}`);
+    }
+    this.#progressLive = progressLive;
     this.#backoff = createBackoff(retry, random);
-    this.#queue = new PQueue({ concurrency });
+    this.#queue = new PQueue({ concurrency, queueClass: FairQueue });
     this.observer = toSafeObserver(observer);
     this.clock = clock ?? systemClock;
   }
@@ -224,17 +126,14 @@ class GateImpl implements Gate {
   }
 
   submit<T>(task: GateTask<T>): Promise<SubmitResult<T>> {
-    const { client } = task;
+    const { client, coalesceId } = task;
     if (this.#disposed) {
       this.observer.skipped({ registry: client.name, reason: 'disposed' });
       return skippedDisposed;
     }
     const now = this.clock.now();
-    const slot = task.coalesceId === undefined ? undefined : this.#slots.get(client)?.get(task.coalesceId);
-    if (slot !== undefined) {
-      const target = slot.active.phase === 'running' ? slot.next : slot.active;
-      if (target !== undefined) return this.#merge(target, task, now);
-    }
+    const place = coalesceId === undefined ? 'open' : this.#slots.place(client, coalesceId);
+    if (typeof place === 'object') return this.#merge(place.merge, task, now);
     if (this.#queued >= this.#maxQueued) {
       this.observer.skipped({ registry: client.name, reason: 'overloaded' });
       return skippedOverloaded;
@@ -242,11 +141,13 @@ class GateImpl implements Gate {
     const job: Job = {
       client,
       keys: task.keys,
+      fairKey: `${client.name}\u0000${task.keys.join('\u0000')}`,
       producer: task.producer,
-      coalesceId: task.coalesceId,
+      coalesceId,
       occurredAt: task.occurredAt,
       version: task.version,
       reported: -Infinity,
+      notified: false,
       wake: undefined,
       submittedAt: now,
       deadline: now + this.#timeoutMs,
@@ -262,33 +163,59 @@ class GateImpl implements Gate {
     state.jobs.add(job);
     this.#pending++;
     this.#addQueued(state, 1);
-    if (slot !== undefined) {
+    if (place === 'park') {
       // The active job is inside its producer: park this one until that check ends.
-      slot.next = job;
+      this.#slots.park(job);
+      return result;
+    }
+    this.#slots.open(job);
+    const delayMs = this.#firstWaitMs(job);
+    if (delayMs > 0) {
+      job.phase = 'sleeping';
+      void this.#wait(job, delayMs);
     } else {
-      if (task.coalesceId !== undefined) this.#setSlot(job, task.coalesceId);
-      if (this.#awaitProgressMs > 0 && job.version !== undefined && job.coalesceId !== undefined) {
-        job.phase = 'sleeping';
-        void this.#wait(job, this.#awaitProgressMs);
-      } else {
-        this.#enqueue(job);
-      }
+      this.#enqueue(job);
     }
     return result;
   }
 
   progress(client: GateClient<unknown>, coalesceId: string, version: number): void {
-    const slot = this.#slots.get(client)?.get(coalesceId);
-    if (slot === undefined) return;
-    this.#progressed(slot.active, version);
+    this.#remembered(client).report(coalesceId, version);
+    const job = this.#slots.active(client, coalesceId);
+    if (job === undefined || job.version === undefined) return;
+    if (job.phase === 'running') job.reported = Math.max(job.reported, version);
+    else if (job.phase === 'sleeping') job.wake?.abort(version >= job.version ? 'visible' : 'postpone');
+    // queued: its check is on its way and will see the commit.
     // A parked job is adopted by the active one, which keeps what was reported during its check.
   }
 
-  #progressed(job: Job, version: number): void {
-    if (job.version === undefined) return;
-    if (job.phase === 'running') job.reported = Math.max(job.reported, version);
-    else if (job.phase === 'sleeping') job.wake?.abort(version >= job.version ? 'visible' : 'postpone');
-    // queued: its check is on its way and will see the commit
+  /**
+   * How long a new versioned submission waits before its first check: none
+   * when its version was reported already; otherwise until the report, at
+   * most the fallback interval (reports live) or `awaitProgressMs`.
+   */
+  #firstWaitMs(job: Job): number {
+    if (job.version === undefined || job.coalesceId === undefined) return 0;
+    if (this.#wasReported(job)) return 0;
+    return this.#progressLive() ? this.#fallbackMs : this.#awaitProgressMs;
+  }
+
+  /** Whether the version `job` waits for was reported before the job asked for it: its check is notified. */
+  #wasReported(job: Job): boolean {
+    const { version, coalesceId } = job;
+    if (version === undefined || coalesceId === undefined) return false;
+    const reported = this.#reported.get(job.client)?.has(coalesceId, version) === true;
+    if (reported) job.notified = true;
+    return reported;
+  }
+
+  #remembered(client: GateClient<unknown>): ReportedVersions {
+    let versions = this.#reported.get(client);
+    if (versions === undefined) {
+      versions = new ReportedVersions(this.#reportedVersions);
+      this.#reported.set(client, versions);
+    }
+    return versions;
   }
 
   /** A newer submission of the same thing takes over `job`: its producer and budget, the older's place. */
@@ -301,6 +228,8 @@ class GateImpl implements Gate {
       job.occurredAt = Math.min(job.occurredAt ?? task.occurredAt, task.occurredAt);
     }
     this.observer.coalesced({ registry: job.client.name });
+    // The newer version may have been reported while the job waited for the older one.
+    if (job.phase === 'sleeping' && this.#wasReported(job)) job.wake?.abort('visible');
     return new Promise((resolve) => job.resolvers.push(resolve as Resolve));
   }
 
@@ -335,7 +264,7 @@ class GateImpl implements Gate {
 
   #enqueue(job: Job): void {
     // #attempt never rejects: every outcome resolves the job.
-    void this.#queue.add(() => this.#attempt(job));
+    void this.#queue.add(() => this.#attempt(job), { key: job.fairKey });
   }
 
   async #attempt(job: Job): Promise<void> {
@@ -354,12 +283,19 @@ class GateImpl implements Gate {
       return;
     }
     const attempt = ++job.attempt;
+    const registry = client.name;
+    if (job.version !== undefined && !job.notified) this.observer.fallbackCheck({ registry, attempt });
+    job.notified = false;
     job.reported = -Infinity;
     this.#running++;
     let race: Race;
     try {
       const result = job.producer({ signal: job.controller.signal, attempt });
-      race = isPromiseLike(result) ? await this.#race(job, result) : { value: result };
+      race = isPromiseLike(result)
+        ? await raceProducer(result, job.deadline, this.clock, (interrupt) => {
+            job.interrupt = interrupt;
+          })
+        : { value: result };
     } catch (error) {
       race = { error };
     } finally {
@@ -368,7 +304,6 @@ class GateImpl implements Gate {
     // Cancelled while the producer ran: the job is already finished.
     if ((job.phase as Phase) === 'done' || race === 'interrupted') return;
     const durationMs = this.clock.now() - start;
-    const registry = client.name;
     if (race === 'timeout') {
       this.observer.gateCheck({ registry, attempt, durationMs, outcome: 'not_visible' });
       this.#giveUp(job);
@@ -385,39 +320,16 @@ class GateImpl implements Gate {
       this.#deliver(job, race.value);
       return;
     }
-    this.#adoptNext(job, state);
-    await this.#retry(job, state);
+    const adopted = this.#adoptNext(job, state);
+    await this.#retry(job, state, adopted);
   }
 
-  /** Races an async producer against the rest of the budget and against cancellation. */
-  #race(job: Job, result: PromiseLike<unknown>): Promise<Race> {
-    const timer = new AbortController();
-    return new Promise<Race>((resolve) => {
-      job.interrupt = () => {
-        resolve('interrupted');
-      };
-      void this.clock.sleep(job.deadline - this.clock.now(), timer.signal).then((elapsed) => {
-        if (elapsed) resolve('timeout');
-      });
-      result.then(
-        (value) => {
-          resolve({ value });
-        },
-        (error: unknown) => {
-          resolve({ error });
-        },
-      );
-    }).finally(() => {
-      job.interrupt = undefined;
-      // With a reason: `abort()` alone builds a DOMException, stack and all, once per check.
-      timer.abort('settled');
-    });
-  }
-
-  async #retry(job: Job, state: ClientState): Promise<void> {
-    // The projection reported the version while the check ran: the check may have read just before it.
-    const reported = job.version !== undefined && job.reported >= job.version;
-    const delayMs = reported ? 0 : this.#backoff(job.attempt);
+  async #retry(job: Job, state: ClientState, adopted: boolean): Promise<void> {
+    // Reported while the check ran (it may have read just before the commit),
+    // or an adopted newer version reported before it came: check again now.
+    const reported =
+      job.version !== undefined && (job.reported >= job.version || (adopted && this.#wasReported(job)));
+    const delayMs = reported ? 0 : this.#retryDelayMs(job);
     if (this.clock.now() + delayMs >= job.deadline) {
       this.#giveUp(job);
       return;
@@ -425,6 +337,7 @@ class GateImpl implements Gate {
     this.observer.retry({ registry: job.client.name, attempt: job.attempt, delayMs });
     this.#addQueued(state, 1);
     if (reported) {
+      job.notified = true;
       job.phase = 'queued';
       this.#enqueue(job);
       return;
@@ -433,11 +346,17 @@ class GateImpl implements Gate {
     await this.#wait(job, delayMs);
   }
 
+  /** With live reports a versioned job waits for its report (or the fallback); otherwise it backs off. */
+  #retryDelayMs(job: Job): number {
+    const waitsForReport = job.version !== undefined && job.coalesceId !== undefined && this.#progressLive();
+    return waitsForReport ? this.#fallbackMs : this.#backoff(job.attempt);
+  }
+
   /**
    * Waits `delayMs` in the `sleeping` phase, holding no worker, then queues
    * the next check behind fresh work. A progress report for the awaited
-   * version ends the wait at once; one for an older version starts it over,
-   * never past the budget.
+   * version ends the wait at once (a notified check); one for an older
+   * version starts it over, never past the budget.
    */
   async #wait(job: Job, delayMs: number): Promise<void> {
     for (;;) {
@@ -448,7 +367,11 @@ class GateImpl implements Gate {
       if (job.wake === wake) job.wake = undefined;
       // Finished meanwhile (timeout, dispose, merged away): nothing more to do.
       if (job.phase !== 'sleeping') return;
-      if (elapsed || wake.signal.reason === 'visible') break;
+      if (elapsed) break;
+      if (wake.signal.reason === 'visible') {
+        job.notified = true;
+        break;
+      }
     }
     job.phase = 'queued';
     this.#enqueue(job);
@@ -498,7 +421,9 @@ class GateImpl implements Gate {
     job.wake?.abort('done');
     state.jobs.delete(job);
     if (state.jobs.size === 0 && state.queued === 0) this.#clients.delete(client);
-    if (job.coalesceId !== undefined) this.#releaseSlot(job);
+    // The parked job, if any, becomes active.
+    const next = this.#slots.release(job);
+    if (next !== undefined) this.#enqueue(next);
     if (result.status === 'skipped') this.observer.skipped({ registry: client.name, reason: result.reason });
     for (const resolve of job.resolvers) resolve(result);
     if (--this.#pending === 0) {
@@ -509,12 +434,9 @@ class GateImpl implements Gate {
   }
 
   /** Not visible yet, and a newer submission is parked: check for the newer one from now on. */
-  #adoptNext(job: Job, state: ClientState): void {
-    if (job.coalesceId === undefined) return;
-    const slot = this.#slots.get(job.client)?.get(job.coalesceId);
-    const next = slot?.next;
-    if (slot === undefined || next === undefined) return;
-    slot.next = undefined;
+  #adoptNext(job: Job, state: ClientState): boolean {
+    const next = this.#slots.takeNext(job);
+    if (next === undefined) return false;
     job.producer = next.producer;
     job.version = next.version;
     job.submittedAt = next.submittedAt;
@@ -526,38 +448,7 @@ class GateImpl implements Gate {
     this.#addQueued(state, -1);
     state.jobs.delete(next);
     this.#pending--;
-  }
-
-  #setSlot(job: Job, id: string): void {
-    let slots = this.#slots.get(job.client);
-    if (slots === undefined) {
-      slots = new Map();
-      this.#slots.set(job.client, slots);
-    }
-    slots.set(id, { active: job, next: undefined });
-  }
-
-  /** `job` has ended: the parked job, if any, becomes active. */
-  #releaseSlot(job: Job): void {
-    const slots = this.#slots.get(job.client);
-    const id = job.coalesceId;
-    if (slots === undefined || id === undefined) return;
-    const slot = slots.get(id);
-    if (slot === undefined) return;
-    if (slot.next === job) {
-      slot.next = undefined;
-      return;
-    }
-    if (slot.active !== job) return;
-    const next = slot.next;
-    if (next !== undefined && next.phase !== 'done') {
-      slot.active = next;
-      slot.next = undefined;
-      this.#enqueue(next);
-      return;
-    }
-    slots.delete(id);
-    if (slots.size === 0) this.#slots.delete(job.client);
+    return true;
   }
 
   #state(client: GateClient<unknown>): ClientState {

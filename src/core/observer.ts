@@ -31,6 +31,11 @@ export interface GateCheckEvent {
   /** What the producer threw, when `outcome` is `error`. */
   readonly error?: Error;
 }
+export interface FallbackCheckEvent {
+  readonly registry: string;
+  /** The check's attempt number within its submission. */
+  readonly attempt: number;
+}
 export interface VisibleEvent {
   readonly registry: string;
   /** From `submit` to the check that found the change visible. */
@@ -77,6 +82,13 @@ export interface Observer {
   skipped?(event: SkippedEvent): void;
   /** A producer run, i.e. one read-view visibility check. */
   gateCheck?(event: GateCheckEvent): void;
+  /**
+   * A check of a submission with a version is about to run that no progress
+   * report started: a poll, because reports are not live or the report of
+   * its version did not come within the fallback interval. Also counted by
+   * `gateCheck`.
+   */
+  fallbackCheck?(event: FallbackCheckEvent): void;
   /** A submission was found visible and is about to fan out. */
   visible?(event: VisibleEvent): void;
   /** A check found nothing, and the submission waits before the next one. */
@@ -94,6 +106,7 @@ const hookNames = [
   'dropped',
   'skipped',
   'gateCheck',
+  'fallbackCheck',
   'visible',
   'retry',
   'coalesced',

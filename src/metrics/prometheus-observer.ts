@@ -50,6 +50,12 @@ export function createPrometheusObserver(options: PrometheusObserverOptions): Ob
     labelNames: ['registry', 'outcome'],
     registers,
   });
+  const fallbackChecks = new Counter({
+    name: 'pokegate_gate_fallback_checks_total',
+    help: 'Checks of a versioned submission that a poll, not a progress report, started',
+    labelNames: ['registry'],
+    registers,
+  });
   const retries = new Counter({
     name: 'pokegate_gate_retries_total',
     help: 'Checks that found nothing and were tried again after a wait',
@@ -94,6 +100,7 @@ export function createPrometheusObserver(options: PrometheusObserverOptions): Ob
     dropped: (e) => dropped.inc({ registry: e.registry, reason: e.reason }, e.count),
     skipped: (e) => skipped.inc({ registry: e.registry, reason: e.reason }),
     gateCheck: (e) => checks.inc({ registry: e.registry, outcome: e.outcome }),
+    fallbackCheck: (e) => fallbackChecks.inc({ registry: e.registry }),
     retry: (e) => retries.inc({ registry: e.registry }),
     coalesced: (e) => coalesced.inc({ registry: e.registry }),
     visible: (e) => {

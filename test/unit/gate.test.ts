@@ -226,6 +226,9 @@ describe('Gate', () => {
     expect(() => createGate({ retry: { jitter: 2 } })).toThrow(/`retry.jitter`/);
     expect(() => createGate({ retry: { minDelayMs: 100, maxDelayMs: 10 } })).toThrow(/`retry.maxDelayMs`/);
     expect(() => createGate({ awaitProgressMs: -1 })).toThrow(/`awaitProgressMs`/);
+    expect(() => createGate({ fallbackMs: 0 })).toThrow(/`fallbackMs`/);
+    expect(() => createGate({ reportedVersions: -1 })).toThrow(/`reportedVersions`/);
+    expect(() => createGate({ progressLive: true as unknown as () => boolean })).toThrow(/`progressLive`/);
     expect(() => createGate({ maxQueued: Infinity })).not.toThrow();
   });
 
@@ -430,6 +433,114 @@ describe('Gate', () => {
       gate.dispose();
       expect(await pending).toEqual({ status: 'skipped', reason: 'disposed' });
       expect(clock.pending).toBe(0);
+    });
+  });
+
+  describe('live commit reports', () => {
+    /** A read view at `version`, counting its checks. */
+    function view(initial = 0) {
+      const state = { version: initial, checks: 0 };
+      const producer = (wanted: number) => (): number | undefined => {
+        state.checks++;
+        return state.version >= wanted ? state.version : undefined;
+      };
+      return { state, producer };
+    }
+
+    it('checks once, when the report of its version wakes it, and never polls', async () => {
+      const { registry, clock, observer } = setup({ progressLive: () => true, fallbackMs: 1_000 });
+      const { state, producer } = view();
+      const result = registry.submit('c1', producer(1), { coalesceKey: 'o1', version: 1 });
+      await clock.advance(999);
+      expect(state.checks).toBe(0);
+      state.version = 1;
+      registry.progress('c1', 'o1', 1);
+      expect(await result).toMatchObject({ status: 'delivered', attempts: 1 });
+      expect(state.checks).toBe(1);
+      expect(observer.events.fallbackCheck).toEqual([]);
+      expect(clock.pending).toBe(0);
+    });
+
+    it('checks at once a submission whose version was reported before it came', async () => {
+      const { registry, observer } = setup({ progressLive: () => true });
+      const { state, producer } = view(2);
+      registry.progress('c1', 'o1', 2);
+      const result = registry.submit('c1', producer(1), { coalesceKey: 'o1', version: 1 });
+      expect(await result).toMatchObject({ status: 'delivered', attempts: 1 });
+      expect(state.checks).toBe(1);
+      expect(observer.events.fallbackCheck).toEqual([]);
+    });
+
+    it('remembers only the newest reported versions, up to reportedVersions', async () => {
+      const { registry, clock, observer } = setup({ progressLive: () => true, reportedVersions: 1 });
+      const { producer } = view(1);
+      registry.progress('c1', 'o1', 1);
+      registry.progress('c1', 'o2', 1); // forgets o1's report
+      const forgotten = registry.submit('c1', producer(1), { coalesceKey: 'o1', version: 1 });
+      const remembered = registry.submit('c1', producer(1), { coalesceKey: 'o2', version: 1 });
+      expect(await remembered).toMatchObject({ status: 'delivered', attempts: 1 });
+      await clock.advance(1_000);
+      expect(await forgotten).toMatchObject({ status: 'delivered', attempts: 1 });
+      expect(observer.events.fallbackCheck).toEqual([{ registry: 'ordersChanged', attempt: 1 }]);
+    });
+
+    it('checks after fallbackMs when the report never comes, counted as a fallback check', async () => {
+      const { registry, clock, observer } = setup({ progressLive: () => true, fallbackMs: 500 });
+      const { state, producer } = view();
+      const result = registry.submit('c1', producer(1), { coalesceKey: 'o1', version: 1 });
+      await clock.advance(500);
+      expect(state.checks).toBe(1); // not visible yet: waits for the report again
+      state.version = 1;
+      await clock.advance(500);
+      expect(await result).toMatchObject({ status: 'delivered', attempts: 2 });
+      expect(observer.events.fallbackCheck).toEqual([
+        { registry: 'ordersChanged', attempt: 1 },
+        { registry: 'ordersChanged', attempt: 2 },
+      ]);
+    });
+
+    it('polls with backoff, each poll counted as a fallback check, while reports are not live', async () => {
+      let live = false;
+      const { registry, clock, observer } = setup({ progressLive: () => live });
+      const { state, producer } = view();
+      const polled = registry.submit('c1', producer(1), { coalesceKey: 'o1', version: 1 });
+      await clock.advance(10 + 20);
+      state.version = 1;
+      await clock.advance(40);
+      expect(await polled).toMatchObject({ status: 'delivered', attempts: 4 });
+      expect(observer.events.fallbackCheck).toHaveLength(4);
+      live = true;
+      const notified = registry.submit('c1', producer(2), { coalesceKey: 'o1', version: 2 });
+      await flush();
+      state.version = 2;
+      registry.progress('c1', 'o1', 2);
+      expect(await notified).toMatchObject({ status: 'delivered', attempts: 1 });
+      expect(observer.events.fallbackCheck).toHaveLength(4);
+    });
+  });
+
+  describe('fairness across keys', () => {
+    it("runs a quiet key's check before the backlog of a flooding key", async () => {
+      const { registry } = setup({ concurrency: 1 });
+      registry.addReceiver('quiet');
+      const order: string[] = [];
+      const blocker = deferred<number>();
+      const head = registry.submit('c1', () => blocker.promise);
+      const flood = Array.from({ length: 100 }, (_, index) =>
+        registry.submit('c1', () => {
+          order.push(`c1:${index}`);
+          return index;
+        }),
+      );
+      const quiet = registry.submit('quiet', () => {
+        order.push('quiet');
+        return 1;
+      });
+      blocker.resolve(0);
+      await Promise.all([head, quiet, ...flood]);
+      // The flood's first check was already queued when the quiet one came; the quiet one is next.
+      expect(order.indexOf('quiet')).toBe(1);
+      expect(order.filter((entry) => entry !== 'quiet')).toEqual(flood.map((_, index) => `c1:${index}`));
     });
   });
 
