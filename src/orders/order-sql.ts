@@ -64,6 +64,8 @@ export function orderStatements(schema: string) {
     orders: `SELECT ${columns} FROM ${table} WHERE company_id = $1 AND NOT removed ORDER BY placed_at, id`,
     allOrders: `SELECT ${columns} FROM ${table} WHERE NOT removed ORDER BY company_id, placed_at, id`,
     state: `SELECT version, removed FROM ${table} WHERE id = $1`,
+    // Inside the transaction: delivered to every listener once it commits, never if it rolls back.
+    notify: 'SELECT pg_notify($1, $2)',
   };
 }
 

@@ -5,6 +5,8 @@ import { abortable, abortReason } from '../transport/abort.js';
 import { silentLogger, type Logger } from '../transport/logger.js';
 import type { OrderEvent } from '../transport/order-events.js';
 import type { ProjectionOutcome } from '../transport/projector.js';
+import type { NotificationListener } from '../postgres/notification-listener.js';
+import { commitChannel, decodeCommitNotice, encodeCommitNotices, type OrderCommit } from './commit-notice.js';
 import { InvalidOrderEventError, ReadViewClosedError, ReadViewStartError } from './errors.js';
 import {
   createSchema,
@@ -100,6 +102,14 @@ export interface ReadView {
    * transaction commits and a retry finds a `duplicate`.
    */
   apply(event: OrderEvent, options?: ReadOptions): Promise<ApplyOutcome>;
+  /**
+   * Calls `onCommit` for each order version an `apply` commits from now on,
+   * on this replica or any other using the same database (a notice sent in
+   * the applying transaction), while the returned listener is `live`. A
+   * notice it cannot decode is logged and ignored. Close the listener before
+   * the read view.
+   */
+  listenCommits(onCommit: (commit: OrderCommit) => void): Promise<NotificationListener>;
   /** The order, or null when it is unknown or removed. */
   order(id: string, options?: ReadOptions): Promise<Order | null>;
   /** The company's orders that are not removed, in the order they were placed; `"*"`: every company's. */
@@ -175,7 +185,7 @@ export async function createReadView(options: ReadViewOptions = {}): Promise<Rea
   } else {
     logger.info({ backend: 'postgres', database: target, schema }, 'read view ready');
   }
-  return new ReadViewImpl(client, orderStatements(schema), logger);
+  return new ReadViewImpl(client, schema, logger);
 }
 
 /** Validates the URL and returns it without credentials, for logs and errors. */
@@ -210,6 +220,7 @@ class ReadViewImpl implements ReadView {
   readonly backend: 'postgres' | 'pglite';
   readonly #client: SqlClient;
   readonly #sql: OrderStatements;
+  readonly #channel: string;
   readonly #logger: Logger;
   /** Calls started and not settled; `close` waits for them before it ends the client. */
   #inflight = 0;
@@ -217,10 +228,11 @@ class ReadViewImpl implements ReadView {
   /** Set by the first `close()`; from then on every call is refused. */
   #closed: Promise<void> | undefined;
 
-  constructor(client: SqlClient, sql: OrderStatements, logger: Logger) {
+  constructor(client: SqlClient, schema: string, logger: Logger) {
     this.backend = client.backend;
     this.#client = client;
-    this.#sql = sql;
+    this.#sql = orderStatements(schema);
+    this.#channel = commitChannel(schema);
     this.#logger = logger;
   }
 
@@ -228,7 +240,32 @@ class ReadViewImpl implements ReadView {
     const { signal } = options;
     return this.#run(signal, () => {
       expectPlacementRule(event);
-      return this.#client.transaction((query) => this.#applyIn(query, event, signal));
+      return this.#client.transaction(async (query) => {
+        const outcome = await this.#applyIn(query, event, signal);
+        if (outcome === 'applied') await this.#announce(query, event);
+        return outcome;
+      });
+    });
+  }
+
+  /** Tells every replica's listener, once this transaction commits, that `event`'s version is visible. */
+  async #announce(query: SqlClient['query'], { companyId, orderId, version }: OrderEvent): Promise<void> {
+    for (const payload of encodeCommitNotices([{ companyId, orderId, version }])) {
+      await query(this.#sql.notify, [this.#channel, payload]);
+    }
+  }
+
+  listenCommits(onCommit: (commit: OrderCommit) => void): Promise<NotificationListener> {
+    return this.#client.listen(this.#channel, (payload) => {
+      const commits = decodeCommitNotice(payload);
+      if (commits === undefined) {
+        this.#logger.warn(
+          { channel: this.#channel, payload: payload.slice(0, 200) },
+          'ignored a commit notice in an unknown format',
+        );
+        return;
+      }
+      for (const commit of commits) onCommit(commit);
     });
   }
 

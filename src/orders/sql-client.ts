@@ -1,5 +1,6 @@
 import pg from 'pg';
 import { toError } from '../core/errors.js';
+import { createPostgresListener, type NotificationListener } from '../postgres/notification-listener.js';
 import type { Logger } from '../transport/logger.js';
 
 /** Runs one statement and returns its rows. */
@@ -17,6 +18,12 @@ export interface SqlClient {
    * resolves, rolls back when it throws.
    */
   transaction<T>(work: (query: SqlQuery) => Promise<T>): Promise<T>;
+  /**
+   * Calls `onNotification` with the payload of each notification on
+   * `channel`: PostgreSQL on a dedicated connection that reconnects by
+   * itself, PGlite in process. Close the listener before the client.
+   */
+  listen(channel: string, onNotification: (payload: string) => void): Promise<NotificationListener>;
   close(): Promise<void>;
 }
 
@@ -82,6 +89,16 @@ export function createPostgresClient(options: PostgresClientOptions): SqlClient 
         client.release(broken);
       }
     },
+    listen: (channel, onNotification) =>
+      Promise.resolve(
+        createPostgresListener({
+          connectionString,
+          channel,
+          onNotification,
+          applicationName: `${applicationName} listener`,
+          logger,
+        }),
+      ),
     close: () => pool.end(),
   };
 }
@@ -110,6 +127,28 @@ export async function createPgliteClient(options: PgliteClientOptions): Promise<
           return result.rows;
         }),
       ),
+    async listen(channel, onNotification) {
+      // Quoted: PGlite lowercases an unquoted channel name, as PostgreSQL does.
+      const unlisten = await db.listen(`"${channel}"`, (payload) => {
+        try {
+          onNotification(payload);
+        } catch {
+          // The callback's failure must not reach PGlite's notification loop.
+        }
+      });
+      // In process, nothing can drop the listen: it is live until closed.
+      let closed: Promise<void> | undefined;
+      const close = (): Promise<void> => (closed ??= unlisten());
+      const listener: NotificationListener = {
+        channel,
+        get live() {
+          return closed === undefined;
+        },
+        close,
+        [Symbol.asyncDispose]: close,
+      };
+      return listener;
+    },
     close: () => db.close(),
   };
 }

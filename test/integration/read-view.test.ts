@@ -8,6 +8,7 @@ import {
   type ReadView,
   type ReadViewOptions,
 } from '../../src/orders/read-view.js';
+import type { OrderCommit } from '../../src/orders/commit-notice.js';
 import type { OrderStatus } from '../../src/orders/types.js';
 import type { OrderEvent } from '../../src/transport/order-events.js';
 import { connect, databaseUrl, dropSchema, uniqueSchema } from '../utils/postgres.js';
@@ -246,6 +247,25 @@ describe.each(backends)('read view on $name', ({ start, drop }) => {
     expect(await view.orderState(ids.orderId)).toBeNull();
   });
 
+  it('announces each applied version to commit listeners, and nothing for a duplicate or an early one', async () => {
+    const ids = fresh();
+    const heard: OrderCommit[] = [];
+    const listener = opened(await view.listenCommits((commit) => heard.push(commit)));
+    await waitFor('the listener to be live', () => listener.live);
+    await view.apply(statusChanged(ids, 2, 'PAID')); // early
+    await view.apply(placed(ids));
+    await view.apply(placed(ids)); // duplicate
+    await view.apply(statusChanged(ids, 2, 'PAID'));
+    // Notices arrive in commit order: one for the duplicate or the early one would come before v2's.
+    await waitFor('the notice of v2', () => heard.some((commit) => commit.version === 2));
+    expect(heard).toEqual([
+      { ...ids, version: 1 },
+      { ...ids, version: 2 },
+    ]);
+    await listener.close();
+    expect(listener.live).toBe(false);
+  });
+
   it('answers a ping', async () => {
     await expect(view.ping()).resolves.toBeUndefined();
   });
@@ -332,6 +352,32 @@ describe('read view replicas on one PostgreSQL', () => {
     } finally {
       await dropSchema(schema);
     }
+  });
+
+  it("hears the other replica's commits, and again after its listening connection is terminated", async () => {
+    const applicationName = `pokegate ${schema}`;
+    const listening = opened(await createReadView({ databaseUrl, schema, applicationName }));
+    const heard: OrderCommit[] = [];
+    const listener = opened(await listening.listenCommits((commit) => heard.push(commit)));
+    await waitFor('the listener to be live', () => listener.live);
+    const ids = fresh();
+    await a.apply(placed(ids));
+    await waitFor('the notice of v1', () => heard.some((commit) => commit.version === 1));
+
+    const { rows } = await watcher.query<{ pid: number }>(
+      'SELECT pid FROM pg_stat_activity WHERE application_name = $1',
+      [`${applicationName} listener`],
+    );
+    expect(rows).toHaveLength(1);
+    await watcher.query('SELECT pg_terminate_backend($1)', [rows[0]?.pid]);
+    await waitFor('the listener to notice the loss', () => !listener.live);
+    await waitFor('the listener to be live again', () => listener.live);
+    await b.apply(statusChanged(ids, 2, 'PAID'));
+    await waitFor('the notice of v2', () => heard.some((commit) => commit.version === 2));
+    expect(heard).toEqual([
+      { ...ids, version: 1 },
+      { ...ids, version: 2 },
+    ]);
   });
 
   it('places an order once when two replicas insert it at the same moment', async () => {
