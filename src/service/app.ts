@@ -16,6 +16,7 @@ import { createOrderProjection } from '../orders/projection.js';
 import { createReadView, type ReadView } from '../orders/read-view.js';
 import { createPostgresClient } from '../orders/sql-client.js';
 import { resyncPoke, type OrderChange } from '../orders/types.js';
+import type { NotificationListener } from '../postgres/notification-listener.js';
 import { createOrderWriter } from '../orders/writer.js';
 import { createEventParser } from '../transport/event-parser.js';
 import {
@@ -108,10 +109,20 @@ async function build(
         );
   closers.push(() => ledger.close());
 
-  // The projector below reports each commit (`onProjected`): a poke waits for it before its first check.
+  // Every replica's commits reach the gate as notices while the listener is
+  // live: a poke then checks once, after its commit. While it is not, the
+  // local projector's reports (`onProjected`) still end the first wait early.
+  // No notice can come before the registry below exists: nothing is projected
+  // yet, and a notice arrives as a later socket event.
+  const commits: NotificationListener = await readView.listenCommits(({ companyId, orderId, version }) =>
+    ordersChanged.progress(companyId, orderId, version),
+  );
+  closers.push(() => commits.close());
   const gate: Gate = createGate({
     observer: createPrometheusObserver({ register: metrics }),
     awaitProgressMs: 10,
+    progressLive: () => commits.live,
+    fallbackMs: config.gateFallbackMs,
   });
   const ordersChanged: Registry<OrderChange> = createRegistry<OrderChange>({ name: 'ordersChanged', gate });
   closers.push(() => {
@@ -148,7 +159,7 @@ async function build(
   };
   let publisher: Publisher<OrderEvent>;
   let consumer: TransientConsumer;
-  let projector: Projector;
+  let projector: Projector | undefined;
   const amqpUrl = config.amqpUrl;
   if (amqpUrl === undefined) {
     logger.warn('AMQP_URL is not set: events stay in this process (in-process bus); set it to use RabbitMQ');
@@ -156,15 +167,21 @@ async function build(
     closers.push(() => bus.close());
     publisher = bus.createPublisher(publisherOptions);
     consumer = bus.createTransientConsumer(consumerOptions);
-    projector = bus.createProjector(projectorOptions);
+    if (config.projectorEnabled) projector = bus.createProjector(projectorOptions);
   } else {
     const exchange = config.exchange;
     publisher = createAmqpPublisher({ ...publisherOptions, url: amqpUrl, exchange });
     closers.push(() => publisher.close());
     consumer = createAmqpTransientConsumer({ ...consumerOptions, url: amqpUrl, exchange });
-    projector = createAmqpProjector({ ...projectorOptions, url: amqpUrl, exchange });
+    if (config.projectorEnabled)
+      projector = createAmqpProjector({ ...projectorOptions, url: amqpUrl, exchange });
   }
-  await projector.start();
+  if (projector === undefined) {
+    logger.info(
+      'PROJECTOR_ENABLED is false: this replica projects nothing; another one writes the read view',
+    );
+  }
+  await projector?.start();
   await publisher.start();
   await consumer.start();
 
@@ -212,7 +229,7 @@ async function build(
       const idleSweep = setInterval(() => server.closeIdleConnections(), 50);
       server.closeIdleConnections();
       await consumer.close();
-      await projector.close({ signal: deadline });
+      await projector?.close({ signal: deadline });
       logger.info({ ...gate.stats }, 'shutting down: draining the gate');
       await gate.idle(deadline);
       logger.info(

@@ -11,6 +11,10 @@ export interface Config {
   readonly devSecret: boolean;
   readonly exchange: string;
   readonly projectionDelayMs: number;
+  /** False: this replica projects nothing and relies on another's projector writing the same database. */
+  readonly projectorEnabled: boolean;
+  /** With commit notifications live: how long a poke waits for its commit's notice before it checks anyway. */
+  readonly gateFallbackMs: number;
   readonly logLevel: string;
   /** Comma-separated `ALLOWED_ORIGINS`; unset → any origin. */
   readonly allowedOrigins: readonly string[] | undefined;
@@ -39,6 +43,14 @@ function integer(
     throw new ConfigError(`Expected ${name} to be an integer from ${minimum} to ${maximum}, got "${raw}"`);
   }
   return value;
+}
+
+function flag(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
+  const raw = env[name]?.trim().toLowerCase();
+  if (raw === undefined || raw === '') return fallback;
+  if (raw === 'true' || raw === '1') return true;
+  if (raw === 'false' || raw === '0') return false;
+  throw new ConfigError(`Expected ${name} to be true or false, got "${env[name]}"`);
 }
 
 function text(env: NodeJS.ProcessEnv, name: string): string | undefined {
@@ -75,6 +87,8 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env): Config {
     devSecret: secret === undefined,
     exchange: text(env, 'EXCHANGE') ?? 'pokegate.events',
     projectionDelayMs: integer(env, 'PROJECTION_DELAY_MS', 0, 0, 60_000),
+    projectorEnabled: flag(env, 'PROJECTOR_ENABLED', true),
+    gateFallbackMs: integer(env, 'GATE_FALLBACK_MS', 1_000, 1, 60_000),
     logLevel: text(env, 'LOG_LEVEL') ?? 'info',
     allowedOrigins: origins
       ?.split(',')

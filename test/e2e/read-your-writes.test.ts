@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openAdmin, uniqueName, amqpUrl, type Admin } from '../utils/amqp.js';
-import { collectPokes, query, token, wsClient, type Poke } from '../utils/graphql-client.js';
-import { createDatabase, killAll, metric, startService, type ServiceProcess } from '../utils/service.js';
+import { query, token, type Poke, type collectPokes } from '../utils/graphql-client.js';
+import { createDatabase, killAll, startService, subscribeOn, type ServiceProcess } from '../utils/service.js';
 import { waitFor } from '../utils/wait-for.js';
 
 // The service as a user runs it, on the real broker and database, with a read
@@ -36,17 +36,6 @@ describe('read-your-writes, end to end', () => {
     await database.drop();
   }, 60_000);
 
-  async function subscribe(replica: ServiceProcess, companyId: string) {
-    const before = await metric(replica.httpUrl, 'pokegate_receivers');
-    const client = wsClient(replica.wsUrl, await token({ companies: [companyId] }));
-    const subscription = collectPokes(client, companyId);
-    await waitFor(
-      'the subscription to be open',
-      async () => (await metric(replica.httpUrl, 'pokegate_receivers')) > before,
-    );
-    return { client, subscription };
-  }
-
   async function pokeFor(
     subscription: ReturnType<typeof collectPokes>,
     orderId: string,
@@ -80,7 +69,7 @@ describe('read-your-writes, end to end', () => {
   it('answers every query after a poke with that version or newer: 50 writes through the mutations', async () => {
     const [replica] = replicas as [ServiceProcess];
     const jwt = await token({ companies: ['c-ryw'] });
-    const { client, subscription } = await subscribe(replica, 'c-ryw');
+    const { client, subscription } = await subscribeOn(replica, 'c-ryw');
     let stale = 0;
     const placed = await query<{ placeOrder: { orderId: string; version: number } }>(
       replica.httpUrl,
@@ -112,7 +101,7 @@ describe('read-your-writes, end to end', () => {
   it('does the same for events published straight onto the exchange by another service', async () => {
     const [replica] = replicas as [ServiceProcess];
     const jwt = await token({ companies: ['c-owner'] });
-    const { client, subscription } = await subscribe(replica, 'c-owner');
+    const { client, subscription } = await subscribeOn(replica, 'c-owner');
     const orderId = uniqueName('o');
     const publish = (version: number) =>
       admin.publish(
@@ -143,8 +132,8 @@ describe('read-your-writes, end to end', () => {
   it('pokes a client on each replica, and the other replica answers with the new version', async () => {
     const [one, two] = replicas as [ServiceProcess, ServiceProcess];
     const jwt = await token({ companies: ['c-two'] });
-    const a = await subscribe(one, 'c-two');
-    const b = await subscribe(two, 'c-two');
+    const a = await subscribeOn(one, 'c-two');
+    const b = await subscribeOn(two, 'c-two');
     const placed = await query<{ placeOrder: { orderId: string } }>(
       one.httpUrl,
       jwt,

@@ -1,7 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
+import { collectPokes, token, wsClient } from './graphql-client.js';
 import { databaseUrl } from './postgres.js';
+import { waitFor } from './wait-for.js';
 
 export interface ServiceProcess {
   readonly port: number;
@@ -132,4 +134,16 @@ export async function metric(
       sum += Number(match[3]);
   }
   return sum;
+}
+
+/** Subscribes to `companyId`'s pokes on `replica`; resolves once the service counts the new receiver. */
+export async function subscribeOn(replica: ServiceProcess, companyId: string) {
+  const before = await metric(replica.httpUrl, 'pokegate_receivers');
+  const client = wsClient(replica.wsUrl, await token({ companies: [companyId] }));
+  const subscription = collectPokes(client, companyId);
+  await waitFor(
+    'the subscription to be open',
+    async () => (await metric(replica.httpUrl, 'pokegate_receivers')) > before,
+  );
+  return { client, subscription };
 }
