@@ -56,4 +56,18 @@ describe('createPrometheusObserver', () => {
     expect(text).toContain('pokegate_visibility_lag_seconds_bucket{le="0.25",registry="ordersChanged"} 0');
     expect(text).toContain('pokegate_visibility_lag_seconds_bucket{le="0.5",registry="ordersChanged"} 1');
   });
+
+  it('counts the checks that a poll, not a progress report, started', async () => {
+    const register = new PromRegistry();
+    const gate = createGate({ clock: new ManualClock(), observer: createPrometheusObserver({ register }) });
+    const registry = createRegistry<{ v: number }>({ name: 'ordersChanged', gate });
+    disposables.push(registry, gate);
+    registry.addReceiver('c1');
+    await registry.submit('c1', () => ({ v: 1 }), { coalesceKey: 'o1', version: 1 }); // no report: polled
+    registry.progress('c1', 'o2', 1);
+    await registry.submit('c1', () => ({ v: 1 }), { coalesceKey: 'o2', version: 1 }); // reported before
+    const labels = { registry: 'ordersChanged' };
+    expect(await value(register, 'pokegate_gate_fallback_checks_total', labels)).toBe(1);
+    expect(await value(register, 'pokegate_gate_checks_total', { ...labels, outcome: 'visible' })).toBe(2);
+  });
 });
