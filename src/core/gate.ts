@@ -1,54 +1,18 @@
 import PQueue from 'p-queue';
-import { createBackoff, type Backoff } from './backoff.js';
+import { createBackoff } from './backoff.js';
+import { CheckSchedule } from './check-schedule.js';
 import { systemClock, type Clock } from './clock.js';
 import { CoalesceSlots } from './coalesce-slots.js';
 import { DisposedError, GateTimeoutError, toError } from './errors.js';
 import { FairQueue, type FairQueueOptions } from './fair-queue.js';
-import type {
-  Gate,
-  GateClient,
-  GateOptions,
-  GateStats,
-  GateTask,
-  Producer,
-  SubmitResult,
-} from './gate-types.js';
+import { createJob, takeOver, type Job, type Phase, type Resolve } from './gate-job.js';
+import type { Gate, GateClient, GateOptions, GateStats, GateTask, SubmitResult } from './gate-types.js';
 import { toSafeObserver, type SafeObserver } from './observer.js';
 import { raceProducer, type Race } from './producer-race.js';
-import { ReportedVersions } from './reported-versions.js';
 import { expectCount, expectInteger, expectNumber } from './validate.js';
 
 // The public contract lives in its own file; importers keep importing it from here.
 export type * from './gate-types.js';
-
-type Phase = 'queued' | 'running' | 'sleeping' | 'done';
-
-interface Job {
-  readonly client: GateClient<unknown>;
-  readonly keys: readonly string[];
-  /** The fair queue's key: submissions of one registry key take turns with other keys'. */
-  readonly fairKey: string;
-  producer: Producer<unknown>;
-  readonly coalesceId: string | undefined;
-  occurredAt: number | undefined;
-  /** The version its producer waits for; undefined when any merged submission had none. */
-  version: number | undefined;
-  /** The newest version reported while its check ran: that check may have read just before the commit. */
-  reported: number;
-  /** Whether a report started (or will start) the next check; otherwise it is a fallback check. */
-  notified: boolean;
-  /** Ends the current wait (backoff or first wait) early: `visible`, `postpone`, or the job's end. */
-  wake: AbortController | undefined;
-  submittedAt: number;
-  deadline: number;
-  attempt: number;
-  phase: Phase;
-  lastError: Error | undefined;
-  readonly controller: AbortController;
-  /** Ends the producer race of the running attempt early (dispose). */
-  interrupt: (() => void) | undefined;
-  readonly resolvers: Resolve[];
-}
 
 /** Per client: its pending jobs (for cancel) and how many of them wait. */
 interface ClientState {
@@ -56,8 +20,6 @@ interface ClientState {
   readonly jobs: Set<Job>;
   queued: number;
 }
-
-type Resolve = (result: SubmitResult<unknown>) => void;
 
 const skippedDisposed = Promise.resolve({ status: 'skipped', reason: 'disposed' } as const);
 const skippedOverloaded = Promise.resolve({ status: 'skipped', reason: 'overloaded' } as const);
@@ -77,14 +39,9 @@ class GateImpl implements Gate {
   readonly #queue: PQueue<FairQueue, FairQueueOptions>;
   readonly #maxQueued: number;
   readonly #timeoutMs: number;
-  readonly #awaitProgressMs: number;
-  readonly #fallbackMs: number;
-  readonly #reportedVersions: number;
-  readonly #progressLive: () => boolean;
-  readonly #backoff: Backoff;
+  readonly #schedule: CheckSchedule;
   readonly #clients = new Map<GateClient<unknown>, ClientState>();
   readonly #slots = new CoalesceSlots<Job>();
-  readonly #reported = new WeakMap<GateClient<unknown>, ReportedVersions>();
   #pending = 0;
   #queued = 0;
   #running = 0;
@@ -102,23 +59,26 @@ class GateImpl implements Gate {
       fallbackMs = 1_000,
       reportedVersions = 10_000,
       observer,
-      clock,
+      clock = systemClock,
       random,
     } = options;
     expectInteger('concurrency', concurrency, 1);
     this.#maxQueued = expectCount('maxQueued', maxQueued, 1);
     this.#timeoutMs = expectNumber('timeoutMs', timeoutMs, 1);
-    this.#awaitProgressMs = expectNumber('awaitProgressMs', awaitProgressMs, 0);
-    this.#fallbackMs = expectNumber('fallbackMs', fallbackMs, 1);
-    this.#reportedVersions = expectInteger('reportedVersions', reportedVersions, 0);
     if (typeof progressLive !== 'function') {
       throw new TypeError(`Expected \`progressLive\` to be a function, got ${typeof progressLive}`);
     }
-    this.#progressLive = progressLive;
-    this.#backoff = createBackoff(retry, random);
+    this.#schedule = new CheckSchedule({
+      awaitProgressMs: expectNumber('awaitProgressMs', awaitProgressMs, 0),
+      fallbackMs: expectNumber('fallbackMs', fallbackMs, 1),
+      reportedVersions: expectInteger('reportedVersions', reportedVersions, 0),
+      progressLive,
+      backoff: createBackoff(retry, random),
+      clock,
+    });
     this.#queue = new PQueue({ concurrency, queueClass: FairQueue });
     this.observer = toSafeObserver(observer);
-    this.clock = clock ?? systemClock;
+    this.clock = clock;
   }
 
   get stats(): GateStats {
@@ -138,26 +98,7 @@ class GateImpl implements Gate {
       this.observer.skipped({ registry: client.name, reason: 'overloaded' });
       return skippedOverloaded;
     }
-    const job: Job = {
-      client,
-      keys: task.keys,
-      fairKey: `${client.name}\u0000${task.keys.join('\u0000')}`,
-      producer: task.producer,
-      coalesceId,
-      occurredAt: task.occurredAt,
-      version: task.version,
-      reported: -Infinity,
-      notified: false,
-      wake: undefined,
-      submittedAt: now,
-      deadline: now + this.#timeoutMs,
-      attempt: 0,
-      phase: 'queued',
-      lastError: undefined,
-      controller: new AbortController(),
-      interrupt: undefined,
-      resolvers: [],
-    };
+    const job = createJob(task, now, this.#timeoutMs);
     const result = new Promise<SubmitResult<T>>((resolve) => job.resolvers.push(resolve as Resolve));
     const state = this.#state(client);
     state.jobs.add(job);
@@ -169,10 +110,10 @@ class GateImpl implements Gate {
       return result;
     }
     this.#slots.open(job);
-    const delayMs = this.#firstWaitMs(job);
+    const delayMs = this.#schedule.firstWaitMs(job);
     if (delayMs > 0) {
       job.phase = 'sleeping';
-      void this.#wait(job, delayMs);
+      void this.#sleep(job, delayMs);
     } else {
       this.#enqueue(job);
     }
@@ -180,7 +121,7 @@ class GateImpl implements Gate {
   }
 
   progress(client: GateClient<unknown>, coalesceId: string, version: number): void {
-    this.#remembered(client).report(coalesceId, version);
+    this.#schedule.report(client, coalesceId, version);
     const job = this.#slots.active(client, coalesceId);
     if (job === undefined || job.version === undefined) return;
     if (job.phase === 'running') job.reported = Math.max(job.reported, version);
@@ -189,47 +130,12 @@ class GateImpl implements Gate {
     // A parked job is adopted by the active one, which keeps what was reported during its check.
   }
 
-  /**
-   * How long a new versioned submission waits before its first check: none
-   * when its version was reported already; otherwise until the report, at
-   * most the fallback interval (reports live) or `awaitProgressMs`.
-   */
-  #firstWaitMs(job: Job): number {
-    if (job.version === undefined || job.coalesceId === undefined) return 0;
-    if (this.#wasReported(job)) return 0;
-    return this.#progressLive() ? this.#fallbackMs : this.#awaitProgressMs;
-  }
-
-  /** Whether the version `job` waits for was reported before the job asked for it: its check is notified. */
-  #wasReported(job: Job): boolean {
-    const { version, coalesceId } = job;
-    if (version === undefined || coalesceId === undefined) return false;
-    const reported = this.#reported.get(job.client)?.has(coalesceId, version) === true;
-    if (reported) job.notified = true;
-    return reported;
-  }
-
-  #remembered(client: GateClient<unknown>): ReportedVersions {
-    let versions = this.#reported.get(client);
-    if (versions === undefined) {
-      versions = new ReportedVersions(this.#reportedVersions);
-      this.#reported.set(client, versions);
-    }
-    return versions;
-  }
-
   /** A newer submission of the same thing takes over `job`: its producer and budget, the older's place. */
   #merge<T>(job: Job, task: GateTask<T>, now: number): Promise<SubmitResult<T>> {
-    job.producer = task.producer;
-    job.version = task.version === undefined ? undefined : Math.max(job.version ?? -Infinity, task.version);
-    job.submittedAt = now;
-    job.deadline = now + this.#timeoutMs;
-    if (task.occurredAt !== undefined) {
-      job.occurredAt = Math.min(job.occurredAt ?? task.occurredAt, task.occurredAt);
-    }
+    takeOver(job, { ...task, submittedAt: now, deadline: now + this.#timeoutMs });
     this.observer.coalesced({ registry: job.client.name });
     // The newer version may have been reported while the job waited for the older one.
-    if (job.phase === 'sleeping' && this.#wasReported(job)) job.wake?.abort('visible');
+    if (job.phase === 'sleeping' && this.#schedule.wasReported(job)) job.wake?.abort('visible');
     return new Promise((resolve) => job.resolvers.push(resolve as Resolve));
   }
 
@@ -325,54 +231,26 @@ class GateImpl implements Gate {
   }
 
   async #retry(job: Job, state: ClientState, adopted: boolean): Promise<void> {
-    // Reported while the check ran (it may have read just before the commit),
-    // or an adopted newer version reported before it came: check again now.
-    const reported =
-      job.version !== undefined && (job.reported >= job.version || (adopted && this.#wasReported(job)));
-    const delayMs = reported ? 0 : this.#retryDelayMs(job);
+    const delayMs = this.#schedule.retryDelayMs(job, adopted);
     if (this.clock.now() + delayMs >= job.deadline) {
       this.#giveUp(job);
       return;
     }
     this.observer.retry({ registry: job.client.name, attempt: job.attempt, delayMs });
     this.#addQueued(state, 1);
-    if (reported) {
-      job.notified = true;
+    if (job.notified) {
+      // Reported while the check read, or before an adopted submission came: check again now.
       job.phase = 'queued';
       this.#enqueue(job);
       return;
     }
     job.phase = 'sleeping';
-    await this.#wait(job, delayMs);
+    await this.#sleep(job, delayMs);
   }
 
-  /** With live reports a versioned job waits for its report (or the fallback); otherwise it backs off. */
-  #retryDelayMs(job: Job): number {
-    const waitsForReport = job.version !== undefined && job.coalesceId !== undefined && this.#progressLive();
-    return waitsForReport ? this.#fallbackMs : this.#backoff(job.attempt);
-  }
-
-  /**
-   * Waits `delayMs` in the `sleeping` phase, holding no worker, then queues
-   * the next check behind fresh work. A progress report for the awaited
-   * version ends the wait at once (a notified check); one for an older
-   * version starts it over, never past the budget.
-   */
-  async #wait(job: Job, delayMs: number): Promise<void> {
-    for (;;) {
-      const wake = new AbortController();
-      job.wake = wake;
-      const ms = Math.max(0, Math.min(delayMs, job.deadline - this.clock.now() - 1));
-      const elapsed = await this.clock.sleep(ms, wake.signal);
-      if (job.wake === wake) job.wake = undefined;
-      // Finished meanwhile (timeout, dispose, merged away): nothing more to do.
-      if (job.phase !== 'sleeping') return;
-      if (elapsed) break;
-      if (wake.signal.reason === 'visible') {
-        job.notified = true;
-        break;
-      }
-    }
+  /** Waits for the next check holding no worker, then queues it behind fresh work. */
+  async #sleep(job: Job, delayMs: number): Promise<void> {
+    if (!(await this.#schedule.sleep(job, delayMs))) return;
     job.phase = 'queued';
     this.#enqueue(job);
   }
@@ -437,12 +315,7 @@ class GateImpl implements Gate {
   #adoptNext(job: Job, state: ClientState): boolean {
     const next = this.#slots.takeNext(job);
     if (next === undefined) return false;
-    job.producer = next.producer;
-    job.version = next.version;
-    job.submittedAt = next.submittedAt;
-    job.deadline = next.deadline;
-    if (next.occurredAt !== undefined)
-      job.occurredAt = Math.min(job.occurredAt ?? next.occurredAt, next.occurredAt);
+    takeOver(job, next);
     job.resolvers.push(...next.resolvers);
     next.phase = 'done';
     this.#addQueued(state, -1);
