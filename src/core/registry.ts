@@ -98,11 +98,13 @@ export interface Registry<T> {
   resync(makePoke: (key: string) => T, options?: ResyncOptions): Promise<number>;
   /**
    * Reports that the read view now holds `version` of `coalesceKey` — from a
-   * projection in this process, right after its commit. A pending submission
-   * with the same keys and coalesce key that waits for that version or an
-   * older one is checked at once; one waiting for a newer version puts its
-   * next check off (see the gate's `awaitProgressMs`). Anything else is left
-   * alone, so a report is always safe and costs two map lookups.
+   * projection in this process right after its commit, or from a commit
+   * notice of any replica's. A pending submission with the same keys and
+   * coalesce key that waits for that version or an older one is checked at
+   * once; one waiting for a newer version puts its next check off (see the
+   * gate's `awaitProgressMs`); one that comes later for that version or an
+   * older one checks at once (the gate's `reportedVersions`). A report is
+   * always safe and costs a few map operations.
    */
   progress(keys: string | readonly string[], coalesceKey: string, version: number): void;
   /** Completes every receiver and cancels this registry's gate work. Idempotent. */
