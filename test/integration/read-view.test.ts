@@ -11,6 +11,7 @@ import {
 import type { OrderCommit } from '../../src/orders/commit-notice.js';
 import type { OrderStatus } from '../../src/orders/types.js';
 import type { OrderEvent } from '../../src/transport/order-events.js';
+import { captureLogs } from '../utils/log-capture.js';
 import { connect, databaseUrl, dropSchema, uniqueSchema } from '../utils/postgres.js';
 import { waitFor } from '../utils/wait-for.js';
 
@@ -378,6 +379,25 @@ describe('read view replicas on one PostgreSQL', () => {
       { ...ids, version: 1 },
       { ...ids, version: 2 },
     ]);
+  });
+
+  it('logs and skips a notice it cannot decode on its channel, and keeps listening', async () => {
+    const logs = captureLogs();
+    const listening = opened(await createReadView({ databaseUrl, schema, logger: logs.logger }));
+    const heard: OrderCommit[] = [];
+    const listener = opened(await listening.listenCommits((commit) => heard.push(commit)));
+    await waitFor('the listener to be live', () => listener.live);
+    await watcher.query('SELECT pg_notify($1, $2)', [listener.channel, 'not a notice']);
+    const ids = fresh();
+    await a.apply(placed(ids));
+    await waitFor('the notice of v1', () => heard.length > 0);
+    expect(heard).toEqual([{ ...ids, version: 1 }]);
+    expect(logs.lines).toContainEqual(
+      expect.objectContaining({
+        msg: 'ignored a commit notice in an unknown format',
+        payload: 'not a notice',
+      }),
+    );
   });
 
   it('places an order once when two replicas insert it at the same moment', async () => {
