@@ -23,6 +23,13 @@ export function median(values: readonly number[]): number {
     : ((sorted[mid - 1] ?? NaN) + (sorted[mid] ?? NaN)) / 2;
 }
 
+/** Nearest-rank percentile of unsorted values; NaN for none. */
+export function percentile(values: readonly number[], p: number): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? NaN;
+}
+
 export function gc(): void {
   const collect = (globalThis as { gc?: () => void }).gc;
   if (collect === undefined) throw new Error('Run the benchmarks with node --expose-gc');

@@ -5,7 +5,7 @@ import type { EventSink } from './event-sink.js';
 import { now, type SubscriberPool } from './subscribers.js';
 
 /** Waits for `notify`, or gives up after a timeout; a notify before the wait is not missed. */
-class Wakeup {
+export class Wakeup {
   #pending = false;
   #wake: (() => void) | undefined;
 
@@ -31,13 +31,17 @@ class Wakeup {
   }
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * Waits for `wakeup`; false only once nothing has arrived for `stallMs` (a
  * slow server that still delivers is waited for; a silent one is not).
  */
-async function progress(wakeup: Wakeup, stallMs: number, lastArrivalAt: () => number): Promise<boolean> {
+export async function progress(
+  wakeup: Wakeup,
+  stallMs: number,
+  lastArrivalAt: () => number,
+): Promise<boolean> {
   for (;;) {
     if (await wakeup.wait(stallMs)) return true;
     if (now() - lastArrivalAt() >= stallMs) return false;
@@ -57,22 +61,33 @@ export interface DeliveryResult {
   readonly lastArrivalAt: number;
   /** Per event that reached all its subscribers: from its send to its last delivery, ms. */
   readonly toLastDeliveryMs: readonly number[];
+  /** Per event that reached any subscriber: from its send to its first delivery, ms. */
+  readonly toFirstDeliveryMs: readonly number[];
+  /** The last event sent, epoch ms. */
+  readonly lastSentAt: number;
 }
 
 interface EventRecord {
   readonly sentAt: number;
   readonly expected: number;
+  /** Which part of a workload it belongs to (the noisy neighbour's flood or its quiet company). */
+  readonly group: string;
   count: number;
+  firstAt: number;
   lastAt: number;
 }
 
+export type EventBook = ReturnType<typeof eventBook>;
+
 /** Events keyed by order id, each expected by a known number of subscribers. */
-function eventBook(pool: SubscriberPool) {
+export function eventBook(pool: SubscriberPool) {
   const records = new Map<string, EventRecord>();
   const completion = new Wakeup();
+  const completedBy = new Map<string, number>();
   let completed = 0;
   let unexpected = 0;
   let lastArrivalAt = 0;
+  let lastSentAt = 0;
   pool.listener = (_subscriber, poke, at) => {
     const record = poke.orderId === null ? undefined : records.get(poke.orderId);
     if (record === undefined) {
@@ -80,42 +95,63 @@ function eventBook(pool: SubscriberPool) {
       return;
     }
     lastArrivalAt = at;
+    if (record.count === 0) record.firstAt = at;
     if (++record.count === record.expected) {
       record.lastAt = at;
       completed++;
+      completedBy.set(record.group, (completedBy.get(record.group) ?? 0) + 1);
       completion.notify();
     }
   };
   return {
-    add(orderId: string, expected: number): void {
-      records.set(orderId, { sentAt: now(), expected, count: 0, lastAt: 0 });
+    add(orderId: string, expected: number, group = ''): void {
+      lastSentAt = now();
+      records.set(orderId, { sentAt: lastSentAt, expected, group, count: 0, firstAt: 0, lastAt: 0 });
     },
     get completed() {
       return completed;
     },
+    completedIn: (group: string): number => completedBy.get(group) ?? 0,
+    get lastArrivalAt() {
+      return lastArrivalAt;
+    },
     /** Waits for the next completion; false once nothing at all has arrived for `stallMs`. */
     progress: (stallMs: number) => progress(completion, stallMs, () => lastArrivalAt),
-    result(firstSentAt: number): DeliveryResult {
+    /** What the events of `group` (all when absent) saw. */
+    result(firstSentAt: number, group?: string): DeliveryResult {
       let deliveries = 0;
       let duplicates = 0;
       let expected = 0;
+      let events = 0;
+      let groupLastSentAt = 0;
+      let groupLastArrivalAt = 0;
       const toLast: number[] = [];
+      const toFirst: number[] = [];
       for (const record of records.values()) {
+        if (group !== undefined && record.group !== group) continue;
+        events++;
+        groupLastSentAt = Math.max(groupLastSentAt, record.sentAt);
         expected += record.expected;
         deliveries += Math.min(record.count, record.expected);
         duplicates += Math.max(0, record.count - record.expected);
-        if (record.count >= record.expected) toLast.push(record.lastAt - record.sentAt);
+        if (record.count > 0) toFirst.push(record.firstAt - record.sentAt);
+        if (record.count >= record.expected) {
+          toLast.push(record.lastAt - record.sentAt);
+          groupLastArrivalAt = Math.max(groupLastArrivalAt, record.lastAt);
+        }
       }
       return {
-        events: records.size,
+        events,
         expected,
         deliveries,
         duplicates,
         lost: expected - deliveries,
         unexpected,
         firstSentAt,
-        lastArrivalAt,
+        lastArrivalAt: group === undefined ? lastArrivalAt : groupLastArrivalAt,
         toLastDeliveryMs: toLast,
+        toFirstDeliveryMs: toFirst,
+        lastSentAt: group === undefined ? lastSentAt : groupLastSentAt,
       };
     },
   };
@@ -211,6 +247,8 @@ export interface BurstResult {
   readonly lastSentAt: number;
   /** The last subscriber's first poke for the last version. */
   readonly lastFinalAt: number;
+  /** When the server had every event (the broker's confirm of the last publish, for pokegate). */
+  readonly lastConfirmedAt: number;
   readonly unexpected: number;
 }
 
@@ -254,6 +292,7 @@ export async function burst(
     }
     if (sent < versions) await sleep(1);
   }
+  const lastConfirmedAt = await sink.confirmed();
   lastArrivalAt = now();
   while (finals < subscribers) if (!(await progress(done, stallMs, () => lastArrivalAt))) break;
   // Anything after the last version's poke would be a poke too many: give it a moment to show.
@@ -272,6 +311,7 @@ export async function burst(
     firstSentAt,
     lastSentAt,
     lastFinalAt: Math.max(...finalAt),
+    lastConfirmedAt,
     unexpected,
   };
 }

@@ -1,15 +1,18 @@
 // Where the load generator sends the events: the baselines' control socket,
 // or, for pokegate, real order events published onto the RabbitMQ exchange.
 import { randomUUID } from 'node:crypto';
-import { connect, type Channel, type ChannelModel } from 'amqplib';
+import { connect, type ChannelModel, type ConfirmChannel } from 'amqplib';
 import WebSocket from 'ws';
 import type { OrderEvent, OrderStatus } from '../../src/index.js';
 import { orderRoutingKey } from '../../src/index.js';
+import { now } from './subscribers.js';
 import { controlPath, type ControlEvent, type ControlMessage } from './workload.js';
 
 export interface EventSink {
   /** Sends the events in this order; never waits for the server. */
   send(events: readonly ControlEvent[]): void;
+  /** Resolves, in epoch ms, once everything sent so far is in the server's hands (the broker's confirms for pokegate). */
+  confirmed(): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -24,6 +27,8 @@ export async function controlSink(httpPort: number): Promise<EventSink> {
     send(events) {
       socket.send(JSON.stringify({ events } satisfies ControlMessage));
     },
+    // The baselines have no broker: an event is theirs once written to the socket.
+    confirmed: () => Promise.resolve(now()),
     close: () =>
       new Promise((resolve) => {
         if (socket.readyState === WebSocket.CLOSED) {
@@ -53,7 +58,8 @@ export function orderEvent({ companyId, orderId, version }: ControlEvent): Order
 /** pokegate: raw publishes onto the topic exchange, as the owning service would. */
 export async function amqpSink(url: string, exchange: string): Promise<EventSink> {
   const model: ChannelModel = await connect(url);
-  const channel: Channel = await model.createChannel();
+  // A confirm channel, as an owning service publishes: the burst reports the time from the last confirm.
+  const channel: ConfirmChannel = await model.createConfirmChannel();
   return {
     send(events) {
       for (const event of events) {
@@ -63,6 +69,10 @@ export async function amqpSink(url: string, exchange: string): Promise<EventSink
           messageId: body.eventId,
         });
       }
+    },
+    async confirmed() {
+      await channel.waitForConfirms();
+      return now();
     },
     async close() {
       await channel.close();

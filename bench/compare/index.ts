@@ -12,7 +12,7 @@ export interface CompareOptions {
   readonly mode: 'full' | 'quick';
   /** Writes a `--cpu-prof` profile of server C into this directory. */
   readonly profileDir?: string | undefined;
-  /** Runs only the rounds holding one of these scenario ids (and never touches the README). */
+  /** Runs only these scenario ids, on the rounds that hold them (and never touches the README). */
   readonly only?: readonly string[] | undefined;
   /** Runs only these servers (and never touches the README). */
   readonly servers?: readonly ServerId[] | undefined;
@@ -32,9 +32,20 @@ function summary(sample: Sample): string {
   put('checks/ev', sample.checksPerEvent, 2);
   put('checks', sample.checks, 0);
   put('pokes/sub', sample.pokesPerSubscriber, 0);
+  put('first p50', sample.firstP50Ms);
+  put('hop', sample.hopMs, 2);
+  put('pg/ev', sample.postgresUsPerEvent, 0);
+  put('rabbit/ev', sample.rabbitmqUsPerEvent, 0);
+  put('knee', sample.kneePerSecond, 0);
+  put('after confirm', sample.afterConfirmMs);
+  put('rss growth MB', (sample.rssGrowthBytes ?? NaN) / 2 ** 20);
+  put('drain', sample.drainMs);
+  put('flood', sample.floodMs, 0);
   put('heap/sub', sample.heapBytesPerSubscription, 0);
   put('rss/sub', sample.rssBytesPerSubscription, 0);
   if ((sample.lost ?? 0) > 0) parts.push(`LOST ${sample.lost}`);
+  if ((sample.skipped ?? 0) > 0) parts.push(`skipped ${sample.skipped}`);
+  if ((sample.floodSkipped ?? 0) > 0) parts.push(`flood skipped ${sample.floodSkipped}`);
   if ((sample.errors ?? 0) > 0) parts.push(`ERRORS ${sample.errors}`);
   return parts.join(', ');
 }
@@ -44,8 +55,13 @@ export async function benchCompare(options: CompareOptions): Promise<boolean> {
   const plan = createPlan(options.mode);
   const only = options.only;
   const order = allServers.filter((id) => options.servers?.includes(id) ?? true);
+  // Narrowed to the scenarios asked for: a round opens its subscribers only if one of its steps is left.
   const rounds: readonly Round[] =
-    only === undefined ? plan.rounds : plan.rounds.filter((r) => r.steps.some((s) => only.includes(s.id)));
+    only === undefined
+      ? plan.rounds
+      : plan.rounds
+          .map((round) => ({ ...round, steps: round.steps.filter((step) => only.includes(step.id)) }))
+          .filter((round) => round.steps.length > 0);
   const started = new Date();
   console.log(`## Side by side: raw ws (A), graphql-yoga pubsub (B), pokegate (C) — ${plan.mode} run\n`);
   const environment = await startEnvironment({
@@ -65,8 +81,8 @@ export async function benchCompare(options: CompareOptions): Promise<boolean> {
       // Rotating the order, so a slow moment of the shared machine does not always hit the same server.
       const turn = order.map((_, i) => order[(i + rep) % order.length] as ServerId);
       for (const round of rounds) {
-        for (const id of turn) {
-          const server = round.fresh === true ? await environment.fresh(id) : servers[id];
+        for (const id of turn.filter((server) => round.servers?.includes(server) ?? true)) {
+          const server = round.fresh === true ? await environment.fresh(id, round.env) : servers[id];
           const results = await runRound(loadgen, server, round, plan, `r${rep}-${id}-${round.layout.name}`);
           if (round.fresh === true) {
             await loadgen.request({ type: 'release' });

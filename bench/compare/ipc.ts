@@ -60,9 +60,12 @@ export async function spawnChild(file: string, options: SpawnOptions = {}): Prom
       for (const line of parts) if (line.trim() !== '') lines.push(line);
     });
   }
+  let stopping = false;
   const exited = new Promise<number | null>((resolve) =>
-    child.once('exit', (code) => {
+    child.once('exit', (code, signal) => {
       children.delete(child);
+      // A child that dies by itself says why only in its output.
+      if (!stopping) console.error(`${file} exited with ${code ?? signal}:\n${lines.slice(-30).join('\n')}`);
       for (const { reject } of pending.values()) reject(new Error(`${file} exited with ${code}`));
       pending.clear();
       resolve(code);
@@ -112,12 +115,19 @@ export async function spawnChild(file: string, options: SpawnOptions = {}): Prom
             reject(error);
           },
         });
-        child.send({ id, request } satisfies Envelope);
+        // With a callback, a closed channel rejects this request instead of crashing the run.
+        child.send({ id, request } satisfies Envelope, (error) => {
+          if (error === null) return;
+          pending.delete(id);
+          clearTimeout(timer);
+          reject(error);
+        });
       });
     },
     async stop(graceMs = 15_000) {
       if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
-      child.send({ id: 0, request: { type: 'stop' } } satisfies Envelope);
+      stopping = true;
+      child.send({ id: 0, request: { type: 'stop' } } satisfies Envelope, () => undefined);
       const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
       const code = await exited;
       clearTimeout(timer);

@@ -11,6 +11,8 @@ import {
   type ResyncResult,
   type StreamParams,
 } from './drivers.js';
+import { brokerHopMs } from './broker-hop.js';
+import { noisyNeighbour, stalledFlood, type NoisyParams, type StalledFloodParams } from './floods.js';
 import { amqpSink, controlSink, type EventSink } from './event-sink.js';
 import { serveParent, type Request } from './ipc.js';
 import { createSubscriberPool, type SubscriberPool } from './subscribers.js';
@@ -26,6 +28,7 @@ export interface TargetSpec {
 }
 
 let pool: SubscriberPool | undefined;
+let target: TargetSpec | undefined;
 let sink: EventSink | undefined;
 let waitResync: (() => Promise<ResyncResult>) | undefined;
 
@@ -48,6 +51,7 @@ serveParent(
     target: async (request) => {
       await release();
       const spec = params<TargetSpec>(request);
+      target = spec;
       pool = createSubscriberPool(spec.wsUrl, spec.authorization);
       sink =
         spec.sink.kind === 'control'
@@ -58,6 +62,9 @@ serveParent(
     open: async (request) => {
       const { layout, perSocket } = params<{ layout: Layout; perSocket: number }>(request);
       await current().pool.open(companiesOf(layout), perSocket);
+      if (layout.stalled !== undefined) {
+        await current().pool.openStalled(`${layout.prefix ?? 'c'}0`, layout.stalled);
+      }
       return null;
     },
     close: async () => {
@@ -73,6 +80,16 @@ serveParent(
     stream: (request) => stream(current().pool, current().sink, params<StreamParams>(request)),
     paced: (request) => paced(current().pool, current().sink, params<PacedParams>(request)),
     burst: (request) => burst(current().pool, current().sink, params<BurstParams>(request)),
+    noisy: (request) => noisyNeighbour(current().pool, current().sink, params<NoisyParams>(request)),
+    stalledFlood: (request) =>
+      stalledFlood(current().pool, current().sink, params<StalledFloodParams>(request)),
+    /** The broker hop alone, on the target's exchange; 0 for a target without a broker. */
+    hop: (request) => {
+      const sinkSpec = target?.sink;
+      if (sinkSpec?.kind !== 'amqp') return 0;
+      const { samples } = params<{ samples: number }>(request);
+      return brokerHopMs({ url: sinkSpec.url, exchange: sinkSpec.exchange, samples });
+    },
     armResync: (request) => {
       const { subscribers, stallMs } = params<{ subscribers: number; stallMs: number }>(request);
       waitResync = armResync(current().pool, subscribers, stallMs);

@@ -5,123 +5,14 @@ import { readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import * as prettier from 'prettier';
 import { median } from '../table.js';
-import { serverLabels, type Plan, type ServerId, type Step } from './plan.js';
-import type { MetricName, Sample } from './runner.js';
+import { serverLabels, type Plan, type ServerId } from './plan.js';
+import { format, metricLabels, rowsFor } from './rows.js';
+import type { MetricName, Sample } from './samples.js';
 
 /** Samples by scenario, then server, one per repetition. */
 export type Samples = Map<string, Record<ServerId, Sample[]>>;
 
 const servers: readonly ServerId[] = ['A', 'B', 'C'];
-
-interface Target {
-  readonly text: string;
-  readonly met: (values: Readonly<Record<ServerId, number>>) => boolean;
-}
-
-interface Row {
-  readonly scenario: string;
-  readonly metric: MetricName;
-  readonly label: string;
-  readonly target?: Target;
-}
-
-const metricLabels: Record<MetricName, string> = {
-  deliveriesPerSecond: 'deliveries/s',
-  p50Ms: 'p50 to the last delivery (ms)',
-  p99Ms: 'p99 to the last delivery (ms)',
-  cpuUsPerPoke: 'server CPU per delivered poke (µs)',
-  lost: 'lost pokes',
-  duplicates: 'duplicate or stray pokes',
-  checksPerEvent: 'read-view checks per event',
-  checks: 'read-view checks in all',
-  pokesPerSubscriber: 'pokes per subscriber (most)',
-  late: 'pokes after the final one',
-  sendSpreadMs: 'events sent within (ms)',
-  heapBytesPerSubscription: 'heap per subscription (bytes)',
-  rssBytesPerSubscription: 'RSS per subscription (bytes)',
-  cpuUsPerEvent: 'server CPU per event (µs)',
-  errors: 'protocol errors',
-};
-
-const row = (scenario: string, metric: MetricName, target?: Target, label = metricLabels[metric]): Row =>
-  target === undefined ? { scenario, metric, label } : { scenario, metric, label, target };
-
-const fanOutRows = (id: string): Row[] => [
-  row(id, 'deliveriesPerSecond', {
-    text: 'C ≥ 0.8× A and ≥ 3× B',
-    met: (v) => v.C >= 0.8 * v.A && v.C >= 3 * v.B,
-  }),
-  row(id, 'p50Ms'),
-  row(id, 'p99Ms'),
-  row(id, 'cpuUsPerPoke', { text: 'C ≤ 1.25× A', met: (v) => v.C <= 1.25 * v.A }),
-];
-
-/** The table's rows for each step, in the plan's order of scenarios. */
-function rowsFor(step: Step): Row[] {
-  const { id } = step;
-  switch (step.kind) {
-    case 'memory':
-      return [
-        row(id, 'heapBytesPerSubscription', { text: 'C ≤ 0.6× B', met: (v) => v.C <= 0.6 * v.B }),
-        row(id, 'rssBytesPerSubscription', { text: 'C ≤ 0.6× B', met: (v) => v.C <= 0.6 * v.B }),
-      ];
-    case 'paced':
-      return [
-        row(id, 'deliveriesPerSecond'),
-        row(id, 'p50Ms', undefined, 'p50 publish → poke (ms)'),
-        row(id, 'p99Ms', { text: 'C ≤ 5 ms', met: (v) => v.C <= 5 }, 'p99 publish → poke (ms)'),
-        row(id, 'cpuUsPerPoke'),
-      ];
-    case 'burst':
-      return [
-        row(id, 'checks', { text: 'C ≤ 5', met: (v) => v.C <= 5 }),
-        row(id, 'pokesPerSubscriber', { text: 'C ≤ 3', met: (v) => v.C <= 3 }),
-        row(
-          id,
-          'p99Ms',
-          { text: 'C: after the last event is visible', met: (v) => Number.isFinite(v.C) },
-          'last event sent → last subscriber has it (ms)',
-        ),
-        row(id, 'cpuUsPerEvent'),
-      ];
-    case 'resync':
-      return [
-        row(id, 'deliveriesPerSecond'),
-        row(id, 'p50Ms', undefined, 'p50 (ms)'),
-        row(id, 'p99Ms', undefined, 'p99 (ms)'),
-        row(id, 'cpuUsPerPoke'),
-      ];
-    case 'stream':
-      return id.startsWith('checks-')
-        ? [row(id, 'checksPerEvent', { text: 'C = 1', met: (v) => Math.abs(v.C - 1) < 1e-9 })]
-        : fanOutRows(id);
-  }
-}
-
-function format(metric: MetricName, value: number): string {
-  if (!Number.isFinite(value)) return '—';
-  switch (metric) {
-    case 'deliveriesPerSecond':
-    case 'heapBytesPerSubscription':
-    case 'rssBytesPerSubscription':
-    case 'checks':
-      return Math.round(value).toLocaleString('en-US');
-    case 'checksPerEvent':
-      return value.toFixed(2);
-    case 'p50Ms':
-    case 'p99Ms':
-    case 'cpuUsPerPoke':
-    case 'cpuUsPerEvent':
-    case 'sendSpreadMs':
-      return value < 10
-        ? value.toFixed(2)
-        : value < 100
-          ? value.toFixed(1)
-          : Math.round(value).toLocaleString('en-US');
-    default:
-      return String(value);
-  }
-}
 
 const ratio = (a: number, b: number): string =>
   Number.isFinite(a) && Number.isFinite(b) && b !== 0 ? `${(a / b).toFixed(2)}×` : '—';
@@ -222,7 +113,6 @@ export function buildReport(plan: Plan, samples: Samples, started: Date): Report
       mode: plan.mode,
       machine: machine(),
       repetitions: plan.repetitions,
-      subscriptionsPerSocket: plan.perSocket,
       medians: Object.fromEntries(medians),
       samples: Object.fromEntries(samples),
       targets,
@@ -254,7 +144,7 @@ export async function updateReadme(path: URL, plan: Plan, markdown: string, star
   const block = [
     start,
     '',
-    `Latest full run: ${started.toISOString().slice(0, 10)}, ${machine()}; median of ${plan.repetitions} alternating repetitions, ${plan.perSocket} subscriptions per socket.`,
+    `Latest full run: ${started.toISOString().slice(0, 10)}, ${machine()}; median of ${plan.repetitions} alternating repetitions; subscriptions per socket as each scenario says.`,
     '',
     markdown,
     '',

@@ -3,35 +3,12 @@
 import type { BurstResult, DeliveryResult, ResyncResult } from './drivers.js';
 import type { Child } from './ipc.js';
 import type { Plan, Round, Step } from './plan.js';
+import { fromBurst, fromDeliveries, fromResync, type Sample } from './samples.js';
 import type { Server } from './servers.js';
-import type { Layout, ServerStats } from './workload.js';
+import { runKnee, runNoisy, runPacedWithExternalCpu, runStalledFlood } from './load-steps.js';
+import { layoutSize, type Layout, type ServerStats } from './workload.js';
 
-/** The metrics of one step on one server; absent where they do not apply. */
-export type Sample = Partial<Record<MetricName, number>>;
-
-export type MetricName =
-  | 'deliveriesPerSecond'
-  | 'p50Ms'
-  | 'p99Ms'
-  | 'cpuUsPerPoke'
-  | 'cpuUsPerEvent'
-  | 'lost'
-  | 'duplicates'
-  | 'checksPerEvent'
-  | 'checks'
-  | 'pokesPerSubscriber'
-  | 'late'
-  | 'sendSpreadMs'
-  | 'heapBytesPerSubscription'
-  | 'rssBytesPerSubscription'
-  | 'errors';
-
-/** Nearest-rank percentile of unsorted values; NaN for none. */
-export function percentile(values: readonly number[], p: number): number {
-  if (values.length === 0) return NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? NaN;
-}
+export type { Sample } from './samples.js';
 
 async function waitForSubscriptions(server: Server, count: number): Promise<void> {
   const deadline = Date.now() + 120_000;
@@ -43,67 +20,6 @@ async function waitForSubscriptions(server: Server, count: number): Promise<void
     }
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-}
-
-function fromDeliveries(
-  result: DeliveryResult,
-  before: ServerStats,
-  after: ServerStats,
-  countChecks: boolean,
-): Sample {
-  const durationMs = result.lastArrivalAt - result.firstSentAt;
-  return {
-    deliveriesPerSecond: result.deliveries > 0 ? (result.deliveries / durationMs) * 1_000 : 0,
-    p50Ms: percentile(result.toLastDeliveryMs, 50),
-    p99Ms: percentile(result.toLastDeliveryMs, 99),
-    cpuUsPerPoke: (after.cpuUs - before.cpuUs) / Math.max(1, result.deliveries),
-    lost: result.lost,
-    duplicates: result.duplicates + result.unexpected,
-    ...(countChecks ? { checksPerEvent: (after.checks - before.checks) / result.events } : {}),
-  };
-}
-
-function fromBurst(
-  result: BurstResult,
-  versions: number,
-  before: ServerStats,
-  after: ServerStats,
-  countChecks: boolean,
-): Sample {
-  // One sample: the last event sent → the last subscriber's poke for it.
-  const finalMs = result.lost === 0 ? result.lastFinalAt - result.lastSentAt : NaN;
-  return {
-    deliveriesPerSecond: (result.pokes / (result.lastFinalAt - result.firstSentAt)) * 1_000,
-    p50Ms: finalMs,
-    p99Ms: finalMs,
-    cpuUsPerPoke: (after.cpuUs - before.cpuUs) / Math.max(1, result.pokes),
-    // Per event: C projects all of them and pokes a few times; B and A poke for each.
-    cpuUsPerEvent: (after.cpuUs - before.cpuUs) / versions,
-    lost: result.lost,
-    duplicates: result.unexpected,
-    pokesPerSubscriber: result.maxPokesPerSubscriber,
-    late: result.late,
-    sendSpreadMs: result.lastSentAt - result.firstSentAt,
-    ...(countChecks ? { checks: after.checks - before.checks } : {}),
-  };
-}
-
-function fromResync(
-  result: ResyncResult,
-  startedAt: number,
-  before: ServerStats,
-  after: ServerStats,
-): Sample {
-  const latencies = result.arrivals.map((at) => at - startedAt);
-  const last = latencies.at(-1) ?? NaN;
-  return {
-    deliveriesPerSecond: (result.arrivals.length / last) * 1_000,
-    p50Ms: percentile(latencies, 50),
-    p99Ms: percentile(latencies, 99),
-    cpuUsPerPoke: (after.cpuUs - before.cpuUs) / Math.max(1, result.arrivals.length),
-    lost: result.lost,
-    duplicates: result.duplicates + result.unexpected,
-  };
 }
 
 async function runStep(
@@ -120,6 +36,11 @@ async function runStep(
     case 'memory':
       throw new Error('memory is measured around the opening of the round');
     case 'stream': {
+      // The broker hop alone (0 for the baselines, which have no broker), to set first delivery against.
+      const hopMs =
+        step.hopSamples === undefined
+          ? undefined
+          : await loadgen.request<number>({ type: 'hop', params: { samples: step.hopSamples } });
       const before = await server.stats();
       const result = await loadgen.request<DeliveryResult>({
         type: 'stream',
@@ -132,9 +53,13 @@ async function runStep(
           stallMs,
         },
       });
-      return fromDeliveries(result, before, await server.stats(), countChecks);
+      const sample = fromDeliveries(result, before, await server.stats(), countChecks);
+      if (hopMs === undefined) return sample;
+      return { ...sample, hopMs, firstMinusHopMs: (sample.firstP50Ms ?? NaN) - hopMs };
     }
     case 'paced': {
+      if (step.externalCpu === true)
+        return runPacedWithExternalCpu(loadgen, server, layout, step, plan, runId);
       const before = await server.stats();
       const result = await loadgen.request<DeliveryResult>({
         type: 'paced',
@@ -148,6 +73,12 @@ async function runStep(
       });
       return fromDeliveries(result, before, await server.stats(), countChecks);
     }
+    case 'knee':
+      return runKnee(loadgen, server, layout, step, plan, runId);
+    case 'noisy':
+      return runNoisy(loadgen, server, layout, step, plan, runId);
+    case 'flood':
+      return runStalledFlood(loadgen, server, layout, step, plan, runId);
     case 'burst': {
       const before = await server.stats();
       const result = await loadgen.request<BurstResult>({
@@ -189,12 +120,12 @@ export async function runRound(
   let base = 0;
   if (measureMemory) {
     base = plan.memoryBase.subscribers;
-    await loadgen.request({ type: 'open', params: { layout: plan.memoryBase, perSocket: plan.perSocket } });
+    await loadgen.request({ type: 'open', params: { layout: plan.memoryBase, perSocket: round.perSocket } });
     await waitForSubscriptions(server, base);
     idle = await server.stats(true);
   }
-  await loadgen.request({ type: 'open', params: { layout, perSocket: plan.perSocket } });
-  await waitForSubscriptions(server, base + layout.subscribers);
+  await loadgen.request({ type: 'open', params: { layout, perSocket: round.perSocket } });
+  await waitForSubscriptions(server, base + layoutSize(layout));
   try {
     for (const step of steps) {
       if (step.kind === 'memory') {
@@ -206,6 +137,8 @@ export async function runRound(
         continue;
       }
       const sample = await runStep(loadgen, server, layout, step, plan, `${runId}-${step.id}`);
+      // What an overloaded server still has queued must not land in the next step.
+      await server.settle();
       const errors = await loadgen.request<string[]>({ type: 'errors' });
       for (const error of errors.slice(0, 5)) console.error(`  ${server.id} ${step.id}: ${error}`);
       samples.set(step.id, { ...sample, errors: errors.length });

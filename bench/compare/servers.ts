@@ -20,15 +20,19 @@ export interface Server {
   stats(gc?: boolean): Promise<ServerStats>;
   /** Starts a resync of every subscriber; resolves with its start, in epoch ms. */
   resync(): Promise<number>;
+  /** Resolves once the server has nothing queued (C's queues on the broker are empty). */
+  settle(): Promise<void>;
 }
 
 export interface Environment {
   readonly servers: Readonly<Record<ServerId, Server>>;
   /**
    * Starts one more process of a server (for C, a second replica on the same
-   * broker and database); the caller stops it with `child.stop()`.
+   * broker and database); the caller stops it with `child.stop()`. With `env`,
+   * C runs with that extra environment on a virtual host and a database of its
+   * own, so no other replica shares its work.
    */
-  fresh(id: ServerId): Promise<Server>;
+  fresh(id: ServerId, env?: Readonly<Record<string, string>>): Promise<Server>;
   /** Stops every server, then drops the databases and the virtual host. Never throws. */
   dispose(): Promise<string[]>;
 }
@@ -64,6 +68,23 @@ async function transientConsumerConnection(vhost: string): Promise<string> {
   throw new Error(`no transient-consumer connection in ${vhost}`);
 }
 
+/** Messages ready or unacknowledged in the queues of `vhost`. */
+async function queuedMessages(vhost: string): Promise<number> {
+  const out = await rabbitmqctl(
+    'list_queues',
+    '-q',
+    '--no-table-headers',
+    '-p',
+    vhost,
+    'messages_ready',
+    'messages_unacknowledged',
+  );
+  return out
+    .split(/\s+/)
+    .filter((field) => field !== '')
+    .reduce((sum, field) => sum + Number(field), 0);
+}
+
 /** The time of the reference service's "resync after a gap" log line, if this line is one. */
 function resyncLogTime(line: string): number | undefined {
   try {
@@ -90,16 +111,24 @@ export async function startEnvironment(options: EnvironmentOptions = {}): Promis
     return problems;
   };
   try {
-    const vhost = `pokegate-bench-${process.pid}-${randomBytes(3).toString('hex')}`;
     const user = decodeURIComponent(new URL(amqpUrl).username || 'guest');
-    await rabbitmqctl('add_vhost', vhost);
-    undo.push(() => rabbitmqctl('delete_vhost', vhost));
-    await rabbitmqctl('set_permissions', '-p', vhost, user, '.*', '.*', '.*');
+    /** A virtual host of C's own, deleted by `dispose`. */
+    const addVhost = async (): Promise<string> => {
+      const vhost = `pokegate-bench-${process.pid}-${randomBytes(3).toString('hex')}`;
+      await rabbitmqctl('add_vhost', vhost);
+      undo.push(() => rabbitmqctl('delete_vhost', vhost));
+      await rabbitmqctl('set_permissions', '-p', vhost, user, '.*', '.*', '.*');
+      return vhost;
+    };
+    const database = async (): Promise<string> => {
+      const created = await createDatabase();
+      undo.push(() => created.drop());
+      return created.url;
+    };
+    const vhost = await addVhost();
     const url = urlForVhost(vhost);
-    const databaseB = await createDatabase();
-    undo.push(() => databaseB.drop());
-    const databaseC = await createDatabase();
-    undo.push(() => databaseC.drop());
+    const databaseB = await database();
+    const databaseC = await database();
 
     const secret = randomBytes(32).toString('hex');
     const authorization = `Bearer ${await signToken({ sub: 'bench', companies: [], admin: true, expiresInSec: 86_400 }, secret)}`;
@@ -107,13 +136,13 @@ export async function startEnvironment(options: EnvironmentOptions = {}): Promis
 
     const specs: Record<ServerId, { file: string; env: Record<string, string>; flags: readonly string[] }> = {
       A: { file: 'server-raw.ts', env: {}, flags: [] },
-      B: { file: 'server-yoga.ts', env: { DATABASE_URL: databaseB.url, AUTH_SECRET: secret }, flags: [] },
+      B: { file: 'server-yoga.ts', env: { DATABASE_URL: databaseB, AUTH_SECRET: secret }, flags: [] },
       C: {
         file: 'server-pokegate.ts',
         env: {
           PORT: '0',
           AMQP_URL: url,
-          DATABASE_URL: databaseC.url,
+          DATABASE_URL: databaseC,
           AUTH_SECRET: secret,
           EXCHANGE: exchange,
           LOG_LEVEL: 'info',
@@ -122,12 +151,17 @@ export async function startEnvironment(options: EnvironmentOptions = {}): Promis
       },
     };
 
-    const start = async (id: ServerId, fresh: boolean): Promise<Server> => {
+    const start = async (
+      id: ServerId,
+      fresh: boolean,
+      extraEnv: Readonly<Record<string, string>> = {},
+      ownVhost = vhost,
+    ): Promise<Server> => {
       const { file: name, env, flags } = specs[id];
       // A fresh process measures memory: a small, fixed young generation keeps its
       // growth (garbage of the subscribes, collected but still committed) out of RSS.
       const nodeFlags = fresh ? ['--max-semi-space-size=1'] : flags;
-      const child = await spawnChild(file(name), { env, nodeFlags });
+      const child = await spawnChild(file(name), { env: { ...env, ...extraEnv }, nodeFlags });
       undo.push(() => child.stop());
       const port = child.ready['port'] as number;
       const stats = (gc = false): Promise<ServerStats> => child.request<ServerStats>({ type: 'stats', gc });
@@ -138,6 +172,7 @@ export async function startEnvironment(options: EnvironmentOptions = {}): Promis
           target: { wsUrl: `ws://127.0.0.1:${port}/graphql`, authorization, sink: { kind: 'control', port } },
           stats,
           resync: async () => (await child.request<{ startedAt: number }>({ type: 'resync' })).startedAt,
+          settle: () => Promise.resolve(),
         };
       }
       return {
@@ -146,9 +181,14 @@ export async function startEnvironment(options: EnvironmentOptions = {}): Promis
         target: {
           wsUrl: `ws://127.0.0.1:${port}/graphql`,
           authorization,
-          sink: { kind: 'amqp', url, exchange },
+          sink: { kind: 'amqp', url: urlForVhost(ownVhost), exchange },
         },
         stats,
+        async settle() {
+          for (let i = 0; i < 600 && (await queuedMessages(ownVhost)) > 0; i++) {
+            await new Promise((resolve) => setTimeout(resolve, 200));
+          }
+        },
         // A gap in the event stream: the broker drops the transient consumer's
         // connection; the consumer reconnects and resyncs every receiver. The
         // start is the service's own log line of the resync.
@@ -156,7 +196,7 @@ export async function startEnvironment(options: EnvironmentOptions = {}): Promis
           const seen = child.lines.length;
           await rabbitmqctl(
             'close_connection',
-            await transientConsumerConnection(vhost),
+            await transientConsumerConnection(ownVhost),
             'benchmark: resync',
           );
           for (let i = 0; i < 3_000; i++) {
@@ -175,7 +215,11 @@ export async function startEnvironment(options: EnvironmentOptions = {}): Promis
       B: await start('B', false),
       C: await start('C', false),
     };
-    const fresh = async (id: ServerId): Promise<Server> => start(id, true);
+    const fresh = async (id: ServerId, env?: Readonly<Record<string, string>>): Promise<Server> => {
+      if (env === undefined || id !== 'C') return start(id, true, env);
+      const own = await addVhost();
+      return start(id, true, { ...env, AMQP_URL: urlForVhost(own), DATABASE_URL: await database() }, own);
+    };
     return { servers, fresh, dispose };
   } catch (error) {
     await dispose();

@@ -32,7 +32,14 @@ export interface SubscriberPool {
    * resolves once all are sent. Subscriber `size + i` has `companies[i]`.
    */
   open(companies: readonly string[], perSocket: number): Promise<void>;
-  /** Closes every socket and waits for the closes. */
+  /**
+   * Opens one more socket with `subscriptions` subscriptions on `companyId`
+   * whose pokes nobody records: the client that {@link SubscriberPool.stall}s.
+   */
+  openStalled(companyId: string, subscriptions: number): Promise<void>;
+  /** Stops reading that socket, as a client whose tab froze: the server's writes pile up. */
+  stall(): void;
+  /** Closes every socket and waits for the closes (the stalled one is cut). */
   close(): Promise<void>;
 }
 
@@ -40,6 +47,8 @@ export function createSubscriberPool(wsUrl: string, authorization: string): Subs
   const sockets: WebSocket[] = [];
   const errors: string[] = [];
   let size = 0;
+  let stalled: WebSocket | undefined;
+
   const pool: SubscriberPool = {
     get size() {
       return size;
@@ -60,7 +69,18 @@ export function createSubscriberPool(wsUrl: string, authorization: string): Subs
       await Promise.all(Array.from({ length: connectConcurrency }, worker));
       size += companies.length;
     },
+    async openStalled(companyId, subscriptions) {
+      stalled = await connect(
+        -1,
+        Array.from({ length: subscriptions }, () => companyId),
+      );
+    },
+    stall() {
+      stalled?.pause();
+    },
     async close() {
+      stalled?.terminate();
+      stalled = undefined;
       await Promise.all(
         sockets.splice(0).map(
           (socket) =>
@@ -82,10 +102,12 @@ export function createSubscriberPool(wsUrl: string, authorization: string): Subs
     },
   };
 
-  function connect(base: number, companies: readonly string[]): Promise<void> {
+  /** Opens a socket of subscribers `base`, `base + 1`, …; a negative `base` opens the stalled one. */
+  function connect(base: number, companies: readonly string[]): Promise<WebSocket> {
     return new Promise((resolve, reject) => {
       const socket = new WebSocket(wsUrl, subprotocol, { perMessageDeflate: false });
-      sockets.push(socket);
+      const recorded = base >= 0;
+      if (recorded) sockets.push(socket);
       const timer = setTimeout(() => {
         reject(new Error(`no connection_ack from ${wsUrl} within 30 s`));
       }, 30_000);
@@ -97,6 +119,7 @@ export function createSubscriberPool(wsUrl: string, authorization: string): Subs
         reject(error);
       });
       socket.on('close', (code, reason) => {
+        if (!recorded) return; // the stalled client: the server may cut it, by design
         if (code !== 1000 && code !== 1005) errors.push(`socket closed with ${code} ${reason.toString()}`);
       });
       socket.on('message', (data: Buffer) => {
@@ -104,6 +127,7 @@ export function createSubscriberPool(wsUrl: string, authorization: string): Subs
         const frame = JSON.parse(data.toString('utf8')) as Frame;
         switch (frame.type) {
           case 'next': {
+            if (!recorded) return;
             const payload = frame.payload as { data?: { ordersChanged?: Poke } | null; errors?: unknown };
             const poke = payload.data?.ordersChanged;
             if (poke === undefined || payload.errors !== undefined) {
@@ -124,7 +148,7 @@ export function createSubscriberPool(wsUrl: string, authorization: string): Subs
                 }),
               );
             });
-            resolve();
+            resolve(socket);
             return;
           case 'ping':
             socket.send('{"type":"pong"}');

@@ -73,13 +73,22 @@ export interface Layout {
   readonly companies: 'one' | 'each';
   /** The companies' names: `<prefix>0`, `<prefix>1`, … @default 'c' */
   readonly prefix?: string;
+  /** One more subscriber on each of these companies, after the others (the noisy neighbour's flooder). */
+  readonly extra?: readonly string[];
+  /** Subscriptions on `<prefix>0` on one more socket, whose client stops reading in a flood. */
+  readonly stalled?: number;
 }
 
-/** The company of every subscriber of a layout, by subscriber index. */
+/** The company of every subscriber of a layout, by subscriber index (the stalled client's aside). */
 export function companiesOf(layout: Layout): string[] {
   const prefix = layout.prefix ?? 'c';
-  return Array.from(
-    { length: layout.subscribers },
-    (_, i) => `${prefix}${layout.companies === 'one' ? 0 : i}`,
-  );
+  return [
+    ...Array.from({ length: layout.subscribers }, (_, i) => `${prefix}${layout.companies === 'one' ? 0 : i}`),
+    ...(layout.extra ?? []),
+  ];
+}
+
+/** Every subscription a layout opens. */
+export function layoutSize(layout: Layout): number {
+  return layout.subscribers + (layout.extra?.length ?? 0) + (layout.stalled ?? 0);
 }
