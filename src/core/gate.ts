@@ -118,6 +118,12 @@ export interface Gate {
   cancel(client: GateClient<unknown>): void;
   /** Resolves once no submission is pending, or when `signal` aborts. */
   idle(signal?: AbortSignal): Promise<void>;
+  /**
+   * Resolves once fewer than `limit` submissions wait (`stats.queued`), at once
+   * if they do now, or when `signal` aborts: lets an intake hold back while
+   * the gate is loaded.
+   */
+  queuedBelow(limit: number, signal?: AbortSignal): Promise<void>;
   /** Cancels everything; later submits are skipped as `disposed`. Idempotent. */
   dispose(): void;
   [Symbol.dispose](): void;
@@ -196,6 +202,7 @@ class GateImpl implements Gate {
   #queued = 0;
   #running = 0;
   #idleWaiters: (() => void)[] = [];
+  #belowWaiters: { readonly limit: number; readonly done: () => void }[] = [];
   #disposed = false;
 
   constructor(options: GateOptions) {
@@ -319,6 +326,22 @@ class GateImpl implements Gate {
       };
       signal?.addEventListener('abort', done, { once: true });
       this.#idleWaiters.push(done);
+    });
+  }
+
+  queuedBelow(limit: number, signal?: AbortSignal): Promise<void> {
+    if (this.#queued < limit || signal?.aborted) return Promise.resolve();
+    return new Promise((resolve) => {
+      const waiter = {
+        limit,
+        done: (): void => {
+          signal?.removeEventListener('abort', waiter.done);
+          this.#belowWaiters = this.#belowWaiters.filter((other) => other !== waiter);
+          resolve();
+        },
+      };
+      signal?.addEventListener('abort', waiter.done, { once: true });
+      this.#belowWaiters.push(waiter);
     });
   }
 
@@ -573,5 +596,8 @@ class GateImpl implements Gate {
     state.queued += delta;
     this.#queued += delta;
     this.observer.queueDepth({ registry: state.name, depth: state.queued });
+    if (delta < 0 && this.#belowWaiters.length > 0) {
+      for (const waiter of this.#belowWaiters) if (this.#queued < waiter.limit) waiter.done();
+    }
   }
 }
