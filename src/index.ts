@@ -104,6 +104,7 @@ export {
 } from './transport/errors.js';
 export { createAmqpTransientConsumer } from './amqp/transient-consumer.js';
 export type { AmqpTransientConsumerOptions } from './amqp/transient-consumer.js';
+export type { GateLoad } from './amqp/ack-batch.js';
 export { createAmqpProjector, retryQueueName, projectorHeaders } from './amqp/projector.js';
 export type { AmqpProjectorOptions } from './amqp/projector.js';
 export { createAmqpPublisher } from './amqp/publisher.js';

@@ -6,7 +6,8 @@ import type {
   TransientConsumer,
   TransientConsumerOptions,
 } from '../transport/transient-consumer.js';
-import { expectShortString } from '../transport/validate.js';
+import { expectFunction, expectShortString } from '../transport/validate.js';
+import { AckBatch, type GateLoad } from './ack-batch.js';
 import { ManagedConnection, type AmqpConnectionOptions } from './connection.js';
 
 export interface AmqpTransientConsumerOptions<E> extends TransientConsumerOptions<E>, AmqpConnectionOptions {
@@ -16,12 +17,28 @@ export interface AmqpTransientConsumerOptions<E> extends TransientConsumerOption
    */
   readonly exchange?: string;
   /**
-   * Messages the broker sends ahead of the acknowledgements. Each is
-   * acknowledged as soon as it is submitted, so this only bounds the bytes in
-   * flight. Minimum: 1.
+   * Messages the broker sends ahead of the acknowledgements. They are
+   * acknowledged once per event-loop turn, after their submissions, with one
+   * `multiple` ack; while the gate is loaded (see `highWaterMark`) this is
+   * what bounds the messages in the process. Minimum: 1.
    * @default 256
    */
   readonly prefetch?: number;
+  /**
+   * The gate the mapper's registries submit to. With it, acknowledgements are
+   * held back while the gate is loaded, and a flood waits in the broker
+   * instead of in the heap (or being skipped as `overloaded`).
+   * @default undefined — acknowledge every turn, whatever the load
+   */
+  readonly gate?: GateLoad | undefined;
+  /**
+   * Submissions waiting in `gate` (`gate.stats.queued`) at or above which
+   * acknowledgements wait until it drains below it. At most this plus
+   * `prefetch` submissions then wait in the process; keep it under the gate's
+   * `maxQueued`. Minimum: 1.
+   * @default 1000
+   */
+  readonly highWaterMark?: number;
 }
 
 /**
@@ -40,14 +57,18 @@ class AmqpTransientConsumer<E> implements TransientConsumer {
   readonly #connection: ManagedConnection;
   readonly #exchange: string;
   readonly #prefetch: number;
+  readonly #acks: AckBatch;
   /** True between a successful setup and the loss of its channel; drives `pokegate_broker_connected`. */
   #consuming = false;
   #closing: Promise<void> | undefined;
 
   constructor(options: AmqpTransientConsumerOptions<E>) {
-    const { exchange = 'pokegate.events', prefetch = 256 } = options;
+    const { exchange = 'pokegate.events', prefetch = 256, gate, highWaterMark = 1_000 } = options;
     this.#exchange = expectShortString('exchange', exchange);
     this.#prefetch = expectInteger('prefetch', prefetch, 1);
+    if (gate !== undefined)
+      expectFunction('gate.queuedBelow', (gate as Partial<GateLoad> | null)?.queuedBelow);
+    this.#acks = new AckBatch({ gate, highWaterMark: expectInteger('highWaterMark', highWaterMark, 1) });
     this.#dispatcher = createDispatcher(options, 'transient-consumer');
     this.#connection = new ManagedConnection(options, {
       component: 'transient-consumer',
@@ -124,11 +145,7 @@ class AmqpTransientConsumer<E> implements TransientConsumer {
       return;
     }
     this.#dispatcher.dispatch(message.fields.routingKey, message.content);
-    try {
-      channel.ack(message);
-    } catch {
-      // The channel closed meanwhile: its loss is a gap, healed by the resync.
-    }
+    this.#acks.add(channel, message);
   }
 
   #setConsuming(consuming: boolean): void {
@@ -138,6 +155,7 @@ class AmqpTransientConsumer<E> implements TransientConsumer {
   }
 
   async #close(): Promise<void> {
+    this.#acks.close();
     await this.#connection.close();
     this.#setConsuming(false);
   }

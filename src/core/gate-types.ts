@@ -149,6 +149,12 @@ export interface Gate {
   cancel(client: GateClient<unknown>): void;
   /** Resolves once no submission is pending, or when `signal` aborts. */
   idle(signal?: AbortSignal): Promise<void>;
+  /**
+   * Resolves once fewer than `limit` submissions wait (`stats.queued`), at once
+   * if they do now, or when `signal` aborts: lets an intake hold back while
+   * the gate is loaded.
+   */
+  queuedBelow(limit: number, signal?: AbortSignal): Promise<void>;
   /** Cancels everything; later submits are skipped as `disposed`. Idempotent. */
   dispose(): void;
   [Symbol.dispose](): void;

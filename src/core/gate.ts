@@ -46,6 +46,7 @@ class GateImpl implements Gate {
   #queued = 0;
   #running = 0;
   #idleWaiters: (() => void)[] = [];
+  #belowWaiters: { readonly limit: number; readonly done: () => void }[] = [];
   #disposed = false;
 
   constructor(options: GateOptions) {
@@ -154,6 +155,22 @@ class GateImpl implements Gate {
       };
       signal?.addEventListener('abort', done, { once: true });
       this.#idleWaiters.push(done);
+    });
+  }
+
+  queuedBelow(limit: number, signal?: AbortSignal): Promise<void> {
+    if (this.#queued < limit || signal?.aborted) return Promise.resolve();
+    return new Promise((resolve) => {
+      const waiter = {
+        limit,
+        done: (): void => {
+          signal?.removeEventListener('abort', waiter.done);
+          this.#belowWaiters = this.#belowWaiters.filter((other) => other !== waiter);
+          resolve();
+        },
+      };
+      signal?.addEventListener('abort', waiter.done, { once: true });
+      this.#belowWaiters.push(waiter);
     });
   }
 
@@ -337,5 +354,8 @@ class GateImpl implements Gate {
     state.queued += delta;
     this.#queued += delta;
     this.observer.queueDepth({ registry: state.name, depth: state.queued });
+    if (delta < 0 && this.#belowWaiters.length > 0) {
+      for (const waiter of this.#belowWaiters) if (this.#queued < waiter.limit) waiter.done();
+    }
   }
 }

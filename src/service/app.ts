@@ -172,7 +172,7 @@ async function build(
     const exchange = config.exchange;
     publisher = createAmqpPublisher({ ...publisherOptions, url: amqpUrl, exchange });
     closers.push(() => publisher.close());
-    consumer = createAmqpTransientConsumer({ ...consumerOptions, url: amqpUrl, exchange });
+    consumer = createAmqpTransientConsumer({ ...consumerOptions, url: amqpUrl, exchange, gate });
     if (config.projectorEnabled)
       projector = createAmqpProjector({ ...projectorOptions, url: amqpUrl, exchange });
   }

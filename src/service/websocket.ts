@@ -1,7 +1,6 @@
 import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { GraphQLError, type DocumentNode, type ExecutionArgs, type GraphQLSchema } from 'graphql';
-import { CloseCode } from 'graphql-ws';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Logger } from 'pino';
 import {
@@ -11,6 +10,7 @@ import {
 } from '../graphql/direct-delivery.js';
 import type { Principal } from './auth.js';
 import { serveGraphQLWs } from './graphql-ws-server.js';
+import { createTokenExpiry } from './token-expiry.js';
 
 export interface WebSocketOptions {
   /** @default '/graphql' */
@@ -82,16 +82,12 @@ export interface WebSocketEndpoint {
 
 interface ConnectionExtra extends Record<PropertyKey, unknown> {
   principal: Principal;
-  expiry: NodeJS.Timeout;
 }
 
 interface Enveloped {
   readonly execute: (args: ExecutionArgs) => unknown;
   readonly subscribe: (args: ExecutionArgs) => unknown;
 }
-
-/** Longest delay setTimeout takes; a token valid for longer is re-armed when it fires. */
-const maxTimerMs = 2 ** 31 - 1;
 
 /**
  * Bytes queued for sending under which a socket counts as keeping up: its
@@ -120,6 +116,7 @@ export function attachWebSocket(
   const origins = allowedOrigins === undefined ? undefined : new Set(allowedOrigins);
   const serialize = createResultSerializer();
   const batch = createWriteBatch();
+  const expiry = createTokenExpiry();
 
   const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
     const { pathname } = new URL(request.url ?? '/', 'http://localhost');
@@ -154,12 +151,11 @@ export function attachWebSocket(
           return false; // graphql-ws closes with 4403 Forbidden
         }
         ctx.extra.principal = principal;
-        if (principal.expiresAt !== undefined)
-          armExpiry(ctx.extra as ConnectionExtra, ctx.extra.socket, principal.expiresAt);
+        if (principal.expiresAt !== undefined) expiry.watch(ctx.extra.socket, principal.expiresAt);
         return true;
       },
       onClose(ctx) {
-        clearTimeout(ctx.extra.expiry);
+        expiry.forget(ctx.extra.socket);
       },
       async onSubscribe(ctx, id, params) {
         if (Object.keys(ctx.subscriptions).length > maxSubscriptionsPerConnection) {
@@ -172,7 +168,6 @@ export function attachWebSocket(
         // Not graphql-ws's whole `ctx`: this object becomes the operation's context and lives
         // as long as the subscription; a copy of ctx's fields would cost every one of them.
         const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
-          req: ctx.extra.request,
           socket: ctx.extra.socket,
           params,
           principal: ctx.extra.principal,
@@ -237,6 +232,7 @@ export function attachWebSocket(
     close() {
       closing ??= (async () => {
         server.off('upgrade', onUpgrade);
+        expiry.dispose();
         await disposable.dispose(); // closes every client with 1001 Going away
       })();
       return closing;
@@ -272,23 +268,6 @@ function createWriteBatch(): {
       held.add(stream);
     },
   };
-}
-
-/** Closes the socket with 4403 when the token expires. */
-function armExpiry(extra: ConnectionExtra, socket: WebSocket, expiresAt: number): void {
-  const delay = expiresAt - Date.now();
-  if (delay <= 0) {
-    socket.close(CloseCode.Forbidden, 'Token expired');
-    return;
-  }
-  extra.expiry = setTimeout(
-    () => {
-      if (Date.now() >= expiresAt) socket.close(CloseCode.Forbidden, 'Token expired');
-      else armExpiry(extra, socket, expiresAt);
-    },
-    Math.min(delay, maxTimerMs),
-  );
-  extra.expiry.unref();
 }
 
 function reject(socket: Duplex, status: number, text: string): void {

@@ -219,6 +219,29 @@ describe('Gate', () => {
     expect(idle).toBe(true);
   });
 
+  it('resolves queuedBelow(n) once fewer than n submissions wait, or when its signal aborts', async () => {
+    const { registry, gate } = setup({ concurrency: 1 });
+    const blocker = deferred<number>();
+    const results = ['o1', 'o2', 'o3'].map((id) =>
+      registry.submit('c1', () => blocker.promise, { coalesceKey: id }),
+    );
+    await flush();
+    expect(gate.stats).toEqual({ running: 1, queued: 2 });
+    await gate.queuedBelow(3); // already below
+    let below = false;
+    const waiting = gate.queuedBelow(1).then(() => (below = true));
+    const controller = new AbortController();
+    const abandoned = gate.queuedBelow(1, controller.signal);
+    controller.abort();
+    await abandoned;
+    await flush();
+    expect(below).toBe(false);
+    blocker.resolve(1);
+    await Promise.all(results);
+    await waiting;
+    expect(gate.stats.queued).toBe(0);
+  });
+
   it('validates its options eagerly with a TypeError naming the option', () => {
     expect(() => createGate({ concurrency: 0 })).toThrow(/`concurrency`.*got `0`/);
     expect(() => createGate({ timeoutMs: Number.NaN })).toThrow(/`timeoutMs`/);

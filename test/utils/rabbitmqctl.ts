@@ -47,3 +47,34 @@ export async function connectionHeartbeats(): Promise<Map<string, number>> {
   }
   return heartbeats;
 }
+
+export interface QueueDepth {
+  /** Messages waiting in the queue for a consumer. */
+  readonly ready: number;
+  /** Messages delivered and not acknowledged yet. */
+  readonly unacknowledged: number;
+}
+
+/** The depth of the (one) queue bound to `exchange`, from the broker's own view; undefined when none is. */
+export async function boundQueueDepth(exchange: string): Promise<QueueDepth | undefined> {
+  const bindings = JSON.parse(
+    await rabbitmqctl('list_bindings', '-q', '--formatter', 'json', 'source_name', 'destination_name'),
+  ) as { source_name: string; destination_name: string }[];
+  const queue = bindings.find((binding) => binding.source_name === exchange)?.destination_name;
+  if (queue === undefined) return undefined;
+  const queues = JSON.parse(
+    await rabbitmqctl(
+      'list_queues',
+      '-q',
+      '--formatter',
+      'json',
+      'name',
+      'messages_ready',
+      'messages_unacknowledged',
+    ),
+  ) as { name: string; messages_ready: number; messages_unacknowledged: number }[];
+  const row = queues.find((candidate) => candidate.name === queue);
+  return row === undefined
+    ? undefined
+    : { ready: row.messages_ready, unacknowledged: row.messages_unacknowledged };
+}
