@@ -58,6 +58,12 @@ export type FetchReason = 'connected' | 'reconnected' | 'poke' | 'refetch';
 
 export interface LiveQueryUpdate {
   readonly reason: FetchReason;
+  /**
+   * The answer's `extensions`, when it had any: after pokes with read-after
+   * tokens, `pokegate.waitedMs` (how long the server waited to show them) and
+   * `pokegate.stale: true` when it could not wait long enough.
+   */
+  readonly extensions?: Readonly<Record<string, unknown>>;
 }
 
 /** Counters since the live query started. */

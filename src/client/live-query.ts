@@ -4,6 +4,7 @@ import { expectInteger } from '../core/validate.js';
 import { operationLabel, toPayload, type OperationVariables } from './document.js';
 import { OperationError } from './errors.js';
 import type { FetchReason, LiveQuery, LiveQueryOptions, LiveQueryStatus } from './live-query-options.js';
+import { createPendingTokens, withReadAfter } from './read-after-tokens.js';
 import type { OperationResult, Session } from './session.js';
 
 /** What the live client calls as its connection comes and goes. */
@@ -21,6 +22,8 @@ export interface LiveQueryHost {
 interface Fetch {
   readonly session: Session;
   readonly reason: FetchReason;
+  /** The read-after tokens it sent. */
+  readonly tokens: readonly string[];
 }
 
 /** Pokes that arrived during a fetch; `all` once one of them can never be fresh. */
@@ -98,6 +101,7 @@ export function createLiveQuery<
   /** Attached before: the next attach is a reconnect. */
   let attached = false;
   const stats = { pokes: 0, fetches: 0, coalesced: 0, fresh: 0, held: 0 };
+  const tokens = createPendingTokens();
 
   const report = (thrown: unknown): void => {
     try {
@@ -123,12 +127,12 @@ export function createLiveQuery<
       return false;
     }
   };
-  const show = (value: TData, reason: FetchReason): void => {
+  const show = (value: TData, reason: FetchReason, extensions: Record<string, unknown> | undefined): void => {
     data = { value };
     heldInARow = 0;
     setStatus('live');
     try {
-      onData?.(value, { reason });
+      onData?.(value, extensions === undefined ? { reason } : { reason, extensions });
     } catch (thrown) {
       report(thrown);
     }
@@ -137,10 +141,10 @@ export function createLiveQuery<
   const fetch = (on: Session, reason: FetchReason): void => {
     // A callback may have disposed the live query, or the session ended, meanwhile.
     if (session !== on) return;
-    const current: Fetch = { session: on, reason };
+    const current: Fetch = { session: on, reason, tokens: tokens.take() };
     inFlight = current;
     stats.fetches++;
-    on.execute(queryPayload, queryLabel).then(
+    on.execute(withReadAfter(queryPayload, current.tokens), queryLabel).then(
       (result) => {
         if (inFlight === current) answered(current, result);
       },
@@ -165,14 +169,14 @@ export function createLiveQuery<
         waiting !== undefined && (waiting.all || waiting.pokes.some((poke) => !fresh(poke, value)));
       if (!outdated) {
         if (waiting !== undefined) stats.fresh += waiting.pokes.length;
-        show(value, done.reason);
+        show(value, done.reason, extensionsOf(result));
         return;
       }
       if (heldInARow < maxHeldResults) {
         heldInARow++;
         stats.held++;
       } else {
-        show(value, done.reason);
+        show(value, done.reason, extensionsOf(result));
       }
     }
     if (waiting !== undefined) fetch(done.session, waiting.reason);
@@ -204,6 +208,8 @@ export function createLiveQuery<
   };
 
   const stop = (): void => {
+    // Its answer is lost with the session: the next fetch, wherever it goes, must be as new.
+    if (inFlight !== undefined) tokens.restore(inFlight.tokens);
     const stopped = unsubscribe;
     session = undefined;
     unsubscribe = undefined;
@@ -255,6 +261,7 @@ export function createLiveQuery<
           }
           refused = undefined;
           stats.pokes++;
+          tokens.add(result.data);
           if (result.errors !== undefined && result.errors.length > 0) {
             report(new OperationError(pokeLabel, result.errors));
           }
@@ -311,4 +318,12 @@ export function createLiveQuery<
     if (context.session !== undefined) liveQuery.attach(context.session);
   }
   return liveQuery;
+}
+
+/** The answer's `extensions`, when it is an object (the protocol lets a server send anything there). */
+function extensionsOf(result: OperationResult): Record<string, unknown> | undefined {
+  const { extensions } = result;
+  return typeof extensions === 'object' && extensions !== null
+    ? (extensions as Record<string, unknown>)
+    : undefined;
 }

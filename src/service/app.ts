@@ -32,12 +32,8 @@ import type { Config } from './config.js';
 import { createDemoPage } from './demo-page.js';
 import { createGraphQLServer } from './graphql.js';
 import { createHttpRoutes } from './http.js';
+import { createOrdersReadAfter } from './read-after.js';
 import { attachWebSocket, type WebSocketEndpoint } from './websocket.js';
-
-/** The durable queue every replica's projector shares: one per exchange, so deployments never mix. */
-export function projectorQueue(exchange: string): string {
-  return `${exchange}.orders-projector`;
-}
 
 export interface App {
   /** The port it listens on (useful with `PORT=0`). */
@@ -118,6 +114,21 @@ async function build(
     ordersChanged.dispose();
     gate.dispose();
   });
+  const { tokens, readAfter } = createOrdersReadAfter({
+    secret: config.authSecret,
+    readView,
+    timeoutMs: config.readAfterTimeoutMs,
+    register: metrics,
+  });
+  closers.push(() => readAfter.dispose());
+  /**
+   * Every commit report of this replica's read view goes here: it wakes the
+   * pokes waiting in the gate and the reads waiting for their tokens.
+   */
+  const committed = (companyId: string, orderId: string, version: number): void => {
+    ordersChanged.progress(companyId, orderId, version);
+    readAfter.notify(orderId, version);
+  };
 
   const parse = createEventParser<OrderEvent>({ schema: orderEventSchema });
   const publisherOptions = {
@@ -127,20 +138,20 @@ async function build(
   };
   const consumerOptions = {
     parse,
-    map: createOrdersMapper(ordersChanged, readView),
+    map: createOrdersMapper(ordersChanged, readView, tokens),
     registries: [resyncTarget(ordersChanged, resyncPoke)],
     bindingKeys: [orderBindingKey],
     observer: transportObserver,
     logger,
   };
   const projectorOptions = {
-    queue: projectorQueue(config.exchange),
+    queue: config.projectorQueue,
     bindingKeys: [orderBindingKey],
     parse,
     handlers: createOrderProjection({
       readView,
       delayMs: config.projectionDelayMs,
-      onProjected: (event) => ordersChanged.progress(event.companyId, event.orderId, event.version),
+      onProjected: (event) => committed(event.companyId, event.orderId, event.version),
     }),
     orderKey: (event: OrderEvent) => event.orderId,
     observer: transportObserver,
@@ -173,6 +184,7 @@ async function build(
   const yoga = createGraphQLServer({
     authenticate,
     logger,
+    plugins: [readAfter.plugin],
     services: { reader: readView, writer: createOrderWriter({ ledger, publisher }), ordersChanged },
   });
   const demoPage = createDemoPage({ logger });
