@@ -54,10 +54,14 @@ export function createOrderTokens(secret: string | Uint8Array): OrderTokens {
       if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
         throw new InvalidOrderTokenError('the signature does not verify');
       }
-      // Signed by a replica: what follows holds unless the secret leaked.
-      const [companyId, orderId, version] = JSON.parse(
-        Buffer.from(payload, 'base64url').toString('utf8'),
-      ) as [unknown, unknown, unknown];
+      // Signed by a replica, so well formed unless the secret leaked: checked all the same.
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
+      } catch {
+        parsed = undefined;
+      }
+      const [companyId, orderId, version] = Array.isArray(parsed) ? (parsed as unknown[]) : [];
       if (typeof companyId !== 'string' || typeof orderId !== 'string' || !Number.isInteger(version)) {
         throw new InvalidOrderTokenError('the payload is not an order version');
       }
