@@ -1,5 +1,5 @@
 import type { AddressInfo } from 'node:net';
-import { execute, parse, subscribe } from 'graphql';
+import { execute, Kind, OperationTypeNode, parse, subscribe } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { createPubSub, createSchema } from 'graphql-yoga';
 import WebSocket, { WebSocketServer } from 'ws';
@@ -58,7 +58,7 @@ async function startServer() {
       // What a read-after server adds to an answer that waited for its tokens.
       onNext: (_ctx, _id, payload, _args, result) =>
         isQuery(payload.query) && payload.extensions !== undefined
-          ? { ...result, extensions: { pokegate: { waitedMs: 3 } } }
+          ? { data: result.data ?? null, extensions: { pokegate: { waitedMs: 3 } } }
           : undefined,
     },
     wss,
@@ -78,7 +78,8 @@ async function startServer() {
 
 function isQuery(source: string): boolean {
   return parse(source).definitions.some(
-    (definition) => definition.kind === 'OperationDefinition' && definition.operation === 'query',
+    (definition) =>
+      definition.kind === Kind.OPERATION_DEFINITION && definition.operation === OperationTypeNode.QUERY,
   );
 }
 
