@@ -78,6 +78,12 @@ export interface LiveQueryStats {
   readonly fresh: number;
   /** Answers held back because a poke arrived while they were fetched. */
   readonly held: number;
+  /**
+   * Answers the server marked `stale` (it could not show every read-after
+   * token within its budget); each is shown, and fetched again with the same
+   * tokens, up to 3 times in a row.
+   */
+  readonly stale: number;
 }
 
 export interface LiveQuery<TData> extends Disposable {

@@ -33,6 +33,12 @@ interface Queued {
   reason: FetchReason;
 }
 
+/**
+ * Refetches in a row after answers marked `stale` (each waited the server's
+ * whole read-after budget); then the view waits for the next poke.
+ */
+const maxStaleRefetches = 3;
+
 /** Past this many pokes queued behind one fetch, the refetch is not worth checking for freshness. */
 const maxQueuedPokes = 64;
 
@@ -98,9 +104,11 @@ export function createLiveQuery<
   /** …and at most one waits behind it, however many pokes arrive. */
   let queued: Queued | undefined;
   let heldInARow = 0;
+  /** Answers marked stale in a row; a poke starts the count over. */
+  let staleInARow = 0;
   /** Attached before: the next attach is a reconnect. */
   let attached = false;
-  const stats = { pokes: 0, fetches: 0, coalesced: 0, fresh: 0, held: 0 };
+  const stats = { pokes: 0, fetches: 0, coalesced: 0, fresh: 0, held: 0, stale: 0 };
   const tokens = createPendingTokens();
 
   const report = (thrown: unknown): void => {
@@ -159,6 +167,14 @@ export function createLiveQuery<
     inFlight = undefined;
     const waiting = queued;
     queued = undefined;
+    const extensions = extensionsOf(result);
+    // A replica too far behind answered before it showed every token: show what it has, and ask again.
+    const stale = isStale(extensions);
+    if (stale) stats.stale++;
+    const again = stale && staleInARow < maxStaleRefetches;
+    staleInARow = stale ? staleInARow + 1 : 0;
+    if (again) tokens.restore(done.tokens);
+    const next = waiting?.reason ?? (again ? done.reason : undefined);
     if (result.errors !== undefined && result.errors.length > 0) {
       report(new OperationError(queryLabel, result.errors));
     } else if (result.data === undefined || result.data === null) {
@@ -169,17 +185,18 @@ export function createLiveQuery<
         waiting !== undefined && (waiting.all || waiting.pokes.some((poke) => !fresh(poke, value)));
       if (!outdated) {
         if (waiting !== undefined) stats.fresh += waiting.pokes.length;
-        show(value, done.reason, extensionsOf(result));
+        show(value, done.reason, extensions);
+        if (again) fetch(done.session, done.reason);
         return;
       }
       if (heldInARow < maxHeldResults) {
         heldInARow++;
         stats.held++;
       } else {
-        show(value, done.reason, extensionsOf(result));
+        show(value, done.reason, extensions);
       }
     }
-    if (waiting !== undefined) fetch(done.session, waiting.reason);
+    if (next !== undefined) fetch(done.session, next);
   };
 
   const enqueue = (poke: unknown, reason: FetchReason): void => {
@@ -196,6 +213,7 @@ export function createLiveQuery<
 
   /** A poke (or, with `poke` undefined, a `refetch()`). */
   const poked = (on: Session, poke: unknown, reason: FetchReason): void => {
+    staleInARow = 0;
     if (inFlight !== undefined) {
       enqueue(poke, reason);
       return;
@@ -318,6 +336,14 @@ export function createLiveQuery<
     if (context.session !== undefined) liveQuery.attach(context.session);
   }
   return liveQuery;
+}
+
+/** Whether the server answered before it showed every read-after token (`extensions.pokegate.stale`). */
+function isStale(extensions: Record<string, unknown> | undefined): boolean {
+  const pokegate = extensions?.['pokegate'];
+  return (
+    typeof pokegate === 'object' && pokegate !== null && (pokegate as { stale?: unknown }).stale === true
+  );
 }
 
 /** The answer's `extensions`, when it is an object (the protocol lets a server send anything there). */

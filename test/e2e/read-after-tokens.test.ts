@@ -3,6 +3,10 @@ import { openAdmin, uniqueName, amqpUrl, type Admin } from '../utils/amqp.js';
 import { collectPokes, query, token, wsClient, type Poke } from '../utils/graphql-client.js';
 import { createDatabase, killAll, metric, startService, type ServiceProcess } from '../utils/service.js';
 import { waitFor } from '../utils/wait-for.js';
+import { startSplitProxy } from '../utils/split-proxy.js';
+import { OrdersChangedDocument, OrdersDocument, type OrdersQuery } from '../../src/generated/operations.js';
+import { createLiveClient } from '../../src/index.js';
+import WebSocket from 'ws';
 
 type Database = Awaited<ReturnType<typeof createDatabase>>;
 
@@ -183,6 +187,74 @@ describe('read-after tokens across replicas with read views of their own', () =>
     subscription.dispose();
     await client.dispose();
   }, 60_000);
+
+  it('keeps a live client whose pokes come from one replica and refetches from the lagging one never older than a poke', async () => {
+    const [one, two] = replicas as [ServiceProcess, ServiceProcess];
+    const companyId = 'c-live';
+    const jwt = await token({ companies: [companyId] });
+    const proxy = await startSplitProxy(one.wsUrl, two.wsUrl);
+    const client = createLiveClient({
+      url: proxy.url,
+      webSocketImpl: WebSocket,
+      connectionParams: { authorization: `Bearer ${jwt}` },
+    });
+    const shown: OrdersQuery[] = [];
+    const live = client.liveQuery({
+      query: OrdersDocument,
+      variables: { companyId },
+      pokes: OrdersChangedDocument,
+      pokeVariables: { companyId },
+      onData: (data) => shown.push(data),
+    });
+    try {
+      await waitFor('the first answer', () => shown.length > 0);
+      const orderId = await placeOrder(one, jwt, companyId);
+      const writes = 10;
+      for (let version = 2; version <= writes; version++) {
+        await query(
+          one.httpUrl,
+          jwt,
+          'mutation ($id: ID!) { setOrderStatus(id: $id, status: PAID) { version } }',
+          { id: orderId },
+        );
+      }
+      const versionShown = (data: OrdersQuery | undefined) =>
+        data?.orders.find((order) => order.id === orderId)?.version ?? 0;
+      await waitFor('the last write shown', () => versionShown(live.data) === writes, { timeoutMs: 30_000 });
+
+      // On the wire: each query sent after a poke is answered by the lagging replica with that poke's version or newer.
+      const frames = proxy.frames;
+      let checked = 0;
+      let waited = 0;
+      frames.forEach((frame, index) => {
+        if (frame.kind !== 'next' || frame.from !== 'subscriptions') return;
+        const poke = (frame.payload['data'] as { ordersChanged: Poke }).ordersChanged;
+        const refetch = frames.slice(index + 1).find((f) => f.kind === 'subscribe' && f.to === 'queries');
+        if (refetch === undefined) return;
+        const answer = frames.find((f) => f.kind === 'next' && f.id === refetch.id);
+        const data = answer?.payload['data'] as OrdersQuery | undefined;
+        const extensions = answer?.payload['extensions'] as { pokegate?: { waitedMs: number; stale?: true } };
+        // Older only when it says so: writes faster than the lag can outrun the budget.
+        if (extensions.pokegate?.stale !== true) {
+          expect(versionShown(data), `the refetch after the poke of v${poke.version}`).toBeGreaterThanOrEqual(
+            poke.version ?? 0,
+          );
+        }
+        if ((extensions.pokegate?.waitedMs ?? 0) > 0) waited++;
+        checked++;
+      });
+      expect(checked).toBeGreaterThan(0);
+      // The lagging replica did have to wait: without the tokens these answers would have been older.
+      expect(waited).toBeGreaterThan(0);
+      // And so the view never went back.
+      const versions = shown.map(versionShown);
+      expect(versions).toEqual([...versions].sort((x, y) => x - y));
+    } finally {
+      live.dispose();
+      await client.dispose();
+      await proxy.close();
+    }
+  }, 90_000);
 
   it('answers anyway when the lag is longer than the budget, and says stale: true', async () => {
     const [one] = replicas as [ServiceProcess];

@@ -45,6 +45,8 @@ async function startServer() {
     },
   });
   const sent: unknown[] = [];
+  /** Answers with tokens to mark stale, as a replica too far behind would. */
+  let staleAnswers = 0;
   const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
   await new Promise<void>((resolve) => wss.once('listening', resolve));
   const server = useServer(
@@ -58,7 +60,12 @@ async function startServer() {
       // What a read-after server adds to an answer that waited for its tokens.
       onNext: (_ctx, _id, payload, _args, result) =>
         isQuery(payload.query) && payload.extensions !== undefined
-          ? { data: result.data ?? null, extensions: { pokegate: { waitedMs: 3 } } }
+          ? {
+              data: result.data ?? null,
+              extensions: {
+                pokegate: staleAnswers-- > 0 ? { waitedMs: 2_000, stale: true } : { waitedMs: 3 },
+              },
+            }
           : undefined,
     },
     wss,
@@ -66,6 +73,9 @@ async function startServer() {
   return {
     url: `ws://127.0.0.1:${(wss.address() as AddressInfo).port}`,
     sent,
+    markStale: (answers: number) => {
+      staleAnswers = answers;
+    },
     poke: (id: string, token: string | null) => {
       version++;
       pubsub.publish('poke', { id, token });
@@ -134,6 +144,23 @@ describe('the live client and read-after tokens', () => {
       return tokens;
     });
     expect(after).toEqual(['token-1', 'token-2', 'token-3', 'token-4', 'token-5']);
+  });
+
+  it('shows an answer marked stale, and fetches again with the same tokens, 3 times in a row at most', async () => {
+    const { server, live, updates } = await watch();
+    server.markStale(10);
+    server.poke('o1', 'token-1');
+    await waitFor('the refetches', () => live.stats.stale === 4);
+    expect(server.sent.slice(1)).toEqual(Array(4).fill({ pokegate: { after: ['token-1'] } }));
+    expect(updates.slice(1).map(({ update }) => update.extensions)).toEqual(
+      Array(4).fill({ pokegate: { waitedMs: 2_000, stale: true } }),
+    );
+    // Then it waits for the next poke.
+    expect(live.stats.fetches).toBe(5);
+    server.markStale(0);
+    server.poke('o2', 'token-2');
+    await waitFor('the next refetch', () => updates.length === 6);
+    expect(server.sent[5]).toEqual({ pokegate: { after: ['token-2'] } });
   });
 
   it('sends no token for a poke without one (a resync poke)', async () => {
