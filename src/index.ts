@@ -12,7 +12,7 @@ export type { Gate, GateOptions, GateStats, Producer, ProducerContext, SubmitRes
 export type { BackoffOptions } from './core/backoff.js';
 export { systemClock } from './core/clock.js';
 export type { Clock } from './core/clock.js';
-export { combineObservers, toSafeObserver } from './core/observer.js';
+export { combineObservers, guardHook, toSafeObserver } from './core/observer.js';
 export type {
   Observer,
   SafeObserver,
@@ -34,6 +34,21 @@ export { shallowEqual } from './core/shallow-equal.js';
 export { PokegateError, RegistryDisposedError, GateTimeoutError, DisposedError } from './core/errors.js';
 export { createPrometheusObserver } from './metrics/prometheus-observer.js';
 export type { PrometheusObserverOptions } from './metrics/prometheus-observer.js';
+
+// --- GraphQL: read-after tokens, read-your-writes across replicas ---
+export { createReadAfter } from './graphql/read-after.js';
+export type {
+  ReadAfter,
+  ReadAfterOptions,
+  ReadAfterObserver,
+  ReadAfterEvent,
+  ReadAfterOutcome,
+  ReadAfterExtension,
+  VersionTarget,
+  VisibilityCheck,
+} from './graphql/read-after.js';
+export { createPrometheusReadAfterObserver } from './metrics/prometheus-read-after-observer.js';
+export type { PrometheusReadAfterObserverOptions } from './metrics/prometheus-read-after-observer.js';
 
 // --- Transport: events at the edge, the transient consumer, the projector, the publisher ---
 export { createEventParser } from './transport/event-parser.js';

@@ -58,6 +58,12 @@ export type FetchReason = 'connected' | 'reconnected' | 'poke' | 'refetch';
 
 export interface LiveQueryUpdate {
   readonly reason: FetchReason;
+  /**
+   * The answer's `extensions`, when it had any: after pokes with read-after
+   * tokens, `pokegate.waitedMs` (how long the server waited to show them) and
+   * `pokegate.stale: true` when it could not wait long enough.
+   */
+  readonly extensions?: Readonly<Record<string, unknown>>;
 }
 
 /** Counters since the live query started. */
@@ -72,6 +78,12 @@ export interface LiveQueryStats {
   readonly fresh: number;
   /** Answers held back because a poke arrived while they were fetched. */
   readonly held: number;
+  /**
+   * Answers the server marked `stale` (it could not show every read-after
+   * token within its budget); each is shown, and fetched again with the same
+   * tokens, up to 3 times in a row.
+   */
+  readonly stale: number;
 }
 
 export interface LiveQuery<TData> extends Disposable {

@@ -4,6 +4,7 @@ import { expectInteger } from '../core/validate.js';
 import { operationLabel, toPayload, type OperationVariables } from './document.js';
 import { OperationError } from './errors.js';
 import type { FetchReason, LiveQuery, LiveQueryOptions, LiveQueryStatus } from './live-query-options.js';
+import { createPendingTokens, withReadAfter } from './read-after-tokens.js';
 import type { OperationResult, Session } from './session.js';
 
 /** What the live client calls as its connection comes and goes. */
@@ -21,6 +22,8 @@ export interface LiveQueryHost {
 interface Fetch {
   readonly session: Session;
   readonly reason: FetchReason;
+  /** The read-after tokens it sent. */
+  readonly tokens: readonly string[];
 }
 
 /** Pokes that arrived during a fetch; `all` once one of them can never be fresh. */
@@ -29,6 +32,12 @@ interface Queued {
   all: boolean;
   reason: FetchReason;
 }
+
+/**
+ * Refetches in a row after answers marked `stale` (each waited the server's
+ * whole read-after budget); then the view waits for the next poke.
+ */
+const maxStaleRefetches = 3;
 
 /** Past this many pokes queued behind one fetch, the refetch is not worth checking for freshness. */
 const maxQueuedPokes = 64;
@@ -95,9 +104,12 @@ export function createLiveQuery<
   /** …and at most one waits behind it, however many pokes arrive. */
   let queued: Queued | undefined;
   let heldInARow = 0;
+  /** Answers marked stale in a row; a poke starts the count over. */
+  let staleInARow = 0;
   /** Attached before: the next attach is a reconnect. */
   let attached = false;
-  const stats = { pokes: 0, fetches: 0, coalesced: 0, fresh: 0, held: 0 };
+  const stats = { pokes: 0, fetches: 0, coalesced: 0, fresh: 0, held: 0, stale: 0 };
+  const tokens = createPendingTokens();
 
   const report = (thrown: unknown): void => {
     try {
@@ -123,12 +135,12 @@ export function createLiveQuery<
       return false;
     }
   };
-  const show = (value: TData, reason: FetchReason): void => {
+  const show = (value: TData, reason: FetchReason, extensions: Record<string, unknown> | undefined): void => {
     data = { value };
     heldInARow = 0;
     setStatus('live');
     try {
-      onData?.(value, { reason });
+      onData?.(value, extensions === undefined ? { reason } : { reason, extensions });
     } catch (thrown) {
       report(thrown);
     }
@@ -137,10 +149,10 @@ export function createLiveQuery<
   const fetch = (on: Session, reason: FetchReason): void => {
     // A callback may have disposed the live query, or the session ended, meanwhile.
     if (session !== on) return;
-    const current: Fetch = { session: on, reason };
+    const current: Fetch = { session: on, reason, tokens: tokens.take() };
     inFlight = current;
     stats.fetches++;
-    on.execute(queryPayload, queryLabel).then(
+    on.execute(withReadAfter(queryPayload, current.tokens), queryLabel).then(
       (result) => {
         if (inFlight === current) answered(current, result);
       },
@@ -155,6 +167,14 @@ export function createLiveQuery<
     inFlight = undefined;
     const waiting = queued;
     queued = undefined;
+    const extensions = extensionsOf(result);
+    // A replica too far behind answered before it showed every token: show what it has, and ask again.
+    const stale = isStale(extensions);
+    if (stale) stats.stale++;
+    const again = stale && staleInARow < maxStaleRefetches;
+    staleInARow = stale ? staleInARow + 1 : 0;
+    if (again) tokens.restore(done.tokens);
+    const next = waiting?.reason ?? (again ? done.reason : undefined);
     if (result.errors !== undefined && result.errors.length > 0) {
       report(new OperationError(queryLabel, result.errors));
     } else if (result.data === undefined || result.data === null) {
@@ -165,17 +185,18 @@ export function createLiveQuery<
         waiting !== undefined && (waiting.all || waiting.pokes.some((poke) => !fresh(poke, value)));
       if (!outdated) {
         if (waiting !== undefined) stats.fresh += waiting.pokes.length;
-        show(value, done.reason);
+        show(value, done.reason, extensions);
+        if (again) fetch(done.session, done.reason);
         return;
       }
       if (heldInARow < maxHeldResults) {
         heldInARow++;
         stats.held++;
       } else {
-        show(value, done.reason);
+        show(value, done.reason, extensions);
       }
     }
-    if (waiting !== undefined) fetch(done.session, waiting.reason);
+    if (next !== undefined) fetch(done.session, next);
   };
 
   const enqueue = (poke: unknown, reason: FetchReason): void => {
@@ -192,6 +213,7 @@ export function createLiveQuery<
 
   /** A poke (or, with `poke` undefined, a `refetch()`). */
   const poked = (on: Session, poke: unknown, reason: FetchReason): void => {
+    staleInARow = 0;
     if (inFlight !== undefined) {
       enqueue(poke, reason);
       return;
@@ -204,6 +226,8 @@ export function createLiveQuery<
   };
 
   const stop = (): void => {
+    // Its answer is lost with the session: the next fetch, wherever it goes, must be as new.
+    if (inFlight !== undefined) tokens.restore(inFlight.tokens);
     const stopped = unsubscribe;
     session = undefined;
     unsubscribe = undefined;
@@ -255,6 +279,7 @@ export function createLiveQuery<
           }
           refused = undefined;
           stats.pokes++;
+          tokens.add(result.data);
           if (result.errors !== undefined && result.errors.length > 0) {
             report(new OperationError(pokeLabel, result.errors));
           }
@@ -311,4 +336,20 @@ export function createLiveQuery<
     if (context.session !== undefined) liveQuery.attach(context.session);
   }
   return liveQuery;
+}
+
+/** Whether the server answered before it showed every read-after token (`extensions.pokegate.stale`). */
+function isStale(extensions: Record<string, unknown> | undefined): boolean {
+  const pokegate = extensions?.['pokegate'];
+  return (
+    typeof pokegate === 'object' && pokegate !== null && (pokegate as { stale?: unknown }).stale === true
+  );
+}
+
+/** The answer's `extensions`, when it is an object (the protocol lets a server send anything there). */
+function extensionsOf(result: OperationResult): Record<string, unknown> | undefined {
+  const { extensions } = result;
+  return typeof extensions === 'object' && extensions !== null
+    ? (extensions as Record<string, unknown>)
+    : undefined;
 }

@@ -120,24 +120,29 @@ export type SafeObserver = Required<Observer>;
 
 const noop = (): void => undefined;
 
+/**
+ * `observer[name]`, called through the observer (so a class-based one keeps
+ * its `this`) and unable to throw; a no-op when absent. Wrapped once, so the
+ * hot path calls it without checks or try/catch around it.
+ */
+export function guardHook<O extends object, K extends keyof O>(observer: O, name: K): NonNullable<O[K]> {
+  const hook = observer[name];
+  if (typeof hook !== 'function') return noop as NonNullable<O[K]>;
+  const call = (hook as (event: unknown) => void).bind(observer);
+  const safe = (event: unknown): void => {
+    try {
+      call(event);
+    } catch {
+      // A broken hook must not break delivery; the metrics it feeds will show the gap.
+    }
+  };
+  return safe as NonNullable<O[K]>;
+}
+
 /** Wraps each hook once, so the hot path calls it without checks or try/catch around it. */
 export function toSafeObserver(observer: Observer = {}): SafeObserver {
   const safe: Record<string, (event: never) => void> = {};
-  for (const name of hookNames) {
-    if (observer[name] === undefined) {
-      safe[name] = noop;
-      continue;
-    }
-    // Called through the observer, so a class-based observer keeps its `this`.
-    const call = observer[name].bind(observer);
-    safe[name] = (event) => {
-      try {
-        call(event);
-      } catch {
-        // A broken hook must not break delivery; the metrics it feeds will show the gap.
-      }
-    };
-  }
+  for (const name of hookNames) safe[name] = guardHook(observer, name);
   return safe as SafeObserver;
 }
 

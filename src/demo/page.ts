@@ -2,7 +2,7 @@
 // query, with writes that go through the owning service (the mutations) and a
 // measure of how long each takes to show. It reads `#company=c1&token=<jwt>`.
 import { createLiveClient } from '../client/live-client.js';
-import type { LiveQueryStatus } from '../client/live-query-options.js';
+import type { LiveQueryStatus, LiveQueryUpdate } from '../client/live-query-options.js';
 import {
   OrdersChangedDocument,
   OrdersDocument,
@@ -22,7 +22,15 @@ interface Write {
   orderId?: string;
   version?: number;
   shownAfterMs?: number;
+  /** How long the refetch that showed it waited on the server for the poke's read-after token. */
+  tokenWait?: ReadAfterWait;
   failure?: string;
+}
+
+/** The server's `extensions.pokegate` of an answer fetched with read-after tokens. */
+interface ReadAfterWait {
+  readonly waitedMs: number;
+  readonly stale: boolean;
 }
 
 const statuses: readonly OrderStatus[] = ['PLACED', 'PAID', 'SHIPPED', 'CANCELLED'];
@@ -49,6 +57,8 @@ const fragment = new URLSearchParams(location.hash.slice(1));
 const companyId = fragment.get('company') ?? '';
 const token = fragment.get('token') ?? '';
 const writes: Write[] = [];
+/** How the data shown now was fetched. */
+let lastUpdate: LiveQueryUpdate | undefined;
 /** The latest write's time to the view, by order. */
 const shownAfter = new Map<string, number>();
 
@@ -118,14 +128,28 @@ function renderWrites(): void {
         (entry.shownAfterMs === undefined
           ? 'waiting for the view…'
           : `shown ${entry.shownAfterMs} ms after the write`);
-      item.textContent = `${entry.label}${target}: ${outcome}`;
+      item.textContent = `${entry.label}${target}: ${outcome}${tokenWaitText(entry.tokenWait)}`;
       return item;
     }),
   );
 }
 
-/** Marks the writes the view now shows; true when any was. */
-function settle(data: OrdersQuery | undefined): boolean {
+function tokenWaitText(wait: ReadAfterWait | undefined): string {
+  if (wait === undefined) return '';
+  const stale = wait.stale ? ' (gave up: this replica was too far behind)' : '';
+  return `; its refetch waited ${wait.waitedMs} ms for its token${stale}`;
+}
+
+/** The read-after part of an answer's extensions, when it has one. */
+function tokenWaitOf(update: LiveQueryUpdate | undefined): ReadAfterWait | undefined {
+  const pokegate = update?.extensions?.['pokegate'];
+  if (typeof pokegate !== 'object' || pokegate === null) return undefined;
+  const { waitedMs, stale } = pokegate as Record<string, unknown>;
+  return typeof waitedMs === 'number' ? { waitedMs, stale: stale === true } : undefined;
+}
+
+/** Marks the writes the view now shows (`update`: the answer that shows it); true when any was. */
+function settle(data: OrdersQuery | undefined, update?: LiveQueryUpdate): boolean {
   if (data === undefined) return false;
   let settled = false;
   for (const entry of writes) {
@@ -134,6 +158,8 @@ function settle(data: OrdersQuery | undefined): boolean {
     const { orderId, version } = entry;
     if (data.orders.some((order) => order.id === orderId && order.version >= version)) {
       entry.shownAfterMs = Math.round(performance.now() - entry.sentAt);
+      const wait = tokenWaitOf(update);
+      if (wait !== undefined) entry.tokenWait = wait;
       shownAfter.set(orderId, entry.shownAfterMs);
       settled = true;
     }
@@ -153,7 +179,7 @@ async function write(
     const receipt = await send();
     entry.orderId = receipt.orderId;
     entry.version = receipt.version;
-    if (settle(live.data) && live.data !== undefined) renderOrders(live.data.orders);
+    if (settle(live.data, lastUpdate) && live.data !== undefined) renderOrders(live.data.orders);
   } catch (error) {
     entry.failure = error instanceof Error ? error.message : String(error);
   }
@@ -180,8 +206,9 @@ const live = client.liveQuery({
   pokes: OrdersChangedDocument,
   pokeVariables: { companyId },
   isFresh: ordersFresh,
-  onData: (data) => {
-    settle(data);
+  onData: (data, update) => {
+    lastUpdate = update;
+    settle(data, update);
     renderOrders(data.orders);
     renderWrites();
   },

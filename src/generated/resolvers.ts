@@ -54,6 +54,12 @@ export type OrderChange = {
   /** null for a resync poke: anything of this company may have changed */
   readonly orderId: Maybe<Scalars['ID']['output']>;
   readonly removed: Scalars['Boolean']['output'];
+  /**
+   * Send it back as the request extension pokegate.after with the refetch: a
+   * replica then answers only once it shows this version (or says stale: true).
+   * Opaque and signed; null on a resync poke.
+   */
+  readonly token: Maybe<Scalars['String']['output']>;
   readonly version: Maybe<Scalars['Int']['output']>;
 };
 
@@ -219,6 +225,7 @@ export type OrderChangeResolvers<ContextType = GraphQLContext, ParentType extend
   companyId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   orderId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
   removed?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  token?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   version?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
 };
 

@@ -1,17 +1,20 @@
 import type { Registry } from '../core/registry.js';
 import type { OrderEvent } from '../transport/order-events.js';
 import { route, type Mapper } from '../transport/transient-consumer.js';
+import type { OrderTokens } from './read-after-token.js';
 import type { ReadView } from './read-view.js';
 import type { OrderChange } from './types.js';
 
 /**
  * Routes each orders event to the subscribers of its company. The producer
  * is the visibility check: it pokes only once `order(id)` on this replica
- * returns the event's version or a later one (or null, removed).
+ * returns the event's version or a later one (or null, removed). Each poke
+ * carries the read-after token of what it announces, signed once per event.
  */
 export function createOrdersMapper(
   ordersChanged: Registry<OrderChange>,
   readView: Pick<ReadView, 'orderState'>,
+  tokens: Pick<OrderTokens, 'sign'>,
 ): Mapper<OrderEvent> {
   return (event) => {
     const { companyId, orderId, version } = event;
@@ -23,7 +26,8 @@ export function createOrdersMapper(
           const state = await readView.orderState(orderId, { signal });
           // The read view's own version: at least the event's, and what a refetch will return.
           if (state === null || state.version < version) return undefined;
-          return { companyId, orderId, removed: state.removed, version: state.version };
+          const token = tokens.sign({ companyId, orderId, version: state.version });
+          return { companyId, orderId, removed: state.removed, version: state.version, token };
         },
         // Versions only grow per order: the newer event being visible implies the older one is,
         // and the projector's progress reports name the version a waiting poke needs.

@@ -21,6 +21,8 @@ export interface OrderChange {
   readonly orderId: string | null;
   readonly removed: boolean;
   readonly version: number | null;
+  /** The read-after token of (order, version); null on a resync poke. */
+  readonly token: string | null;
 }
 
 export interface WriteReceipt {
@@ -32,5 +34,5 @@ export interface WriteReceipt {
 
 /** A resync poke for a subscriber of `companyId` (`"*"` for the admin view). */
 export function resyncPoke(companyId: string): OrderChange {
-  return { companyId, orderId: null, removed: false, version: null };
+  return { companyId, orderId: null, removed: false, version: null, token: null };
 }

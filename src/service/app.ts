@@ -33,12 +33,8 @@ import type { Config } from './config.js';
 import { createDemoPage } from './demo-page.js';
 import { createGraphQLServer } from './graphql.js';
 import { createHttpRoutes } from './http.js';
+import { createOrdersReadAfter } from './read-after.js';
 import { attachWebSocket, type WebSocketEndpoint } from './websocket.js';
-
-/** The durable queue every replica's projector shares: one per exchange, so deployments never mix. */
-export function projectorQueue(exchange: string): string {
-  return `${exchange}.orders-projector`;
-}
 
 export interface App {
   /** The port it listens on (useful with `PORT=0`). */
@@ -114,9 +110,9 @@ async function build(
   // local projector's reports (`onProjected`) still end the first wait early.
   // No notice can come before the registry below exists: nothing is projected
   // yet, and a notice arrives as a later socket event.
-  const commits: NotificationListener = await readView.listenCommits(({ companyId, orderId, version }) =>
-    ordersChanged.progress(companyId, orderId, version),
-  );
+  const commits: NotificationListener = await readView.listenCommits(({ companyId, orderId, version }) => {
+    committed(companyId, orderId, version);
+  });
   closers.push(() => commits.close());
   const gate: Gate = createGate({
     observer: createPrometheusObserver({ register: metrics }),
@@ -129,6 +125,22 @@ async function build(
     ordersChanged.dispose();
     gate.dispose();
   });
+  const { tokens, readAfter } = createOrdersReadAfter({
+    secret: config.authSecret,
+    readView,
+    timeoutMs: config.readAfterTimeoutMs,
+    register: metrics,
+  });
+  closers.push(() => readAfter.dispose());
+  /**
+   * Every commit report of this replica's read view goes here (the notices of
+   * every replica's commits, and this replica's own projector's reports): it
+   * wakes the pokes waiting in the gate and the reads waiting for their tokens.
+   */
+  const committed = (companyId: string, orderId: string, version: number): void => {
+    ordersChanged.progress(companyId, orderId, version);
+    readAfter.notify(orderId, version);
+  };
 
   const parse = createEventParser<OrderEvent>({ schema: orderEventSchema });
   const publisherOptions = {
@@ -138,20 +150,20 @@ async function build(
   };
   const consumerOptions = {
     parse,
-    map: createOrdersMapper(ordersChanged, readView),
+    map: createOrdersMapper(ordersChanged, readView, tokens),
     registries: [resyncTarget(ordersChanged, resyncPoke)],
     bindingKeys: [orderBindingKey],
     observer: transportObserver,
     logger,
   };
   const projectorOptions = {
-    queue: projectorQueue(config.exchange),
+    queue: config.projectorQueue,
     bindingKeys: [orderBindingKey],
     parse,
     handlers: createOrderProjection({
       readView,
       delayMs: config.projectionDelayMs,
-      onProjected: (event) => ordersChanged.progress(event.companyId, event.orderId, event.version),
+      onProjected: (event) => committed(event.companyId, event.orderId, event.version),
     }),
     orderKey: (event: OrderEvent) => event.orderId,
     observer: transportObserver,
@@ -190,6 +202,7 @@ async function build(
   const yoga = createGraphQLServer({
     authenticate,
     logger,
+    plugins: [readAfter.plugin],
     services: { reader: readView, writer: createOrderWriter({ ledger, publisher }), ordersChanged },
   });
   const demoPage = createDemoPage({ logger });

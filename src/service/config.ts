@@ -10,6 +10,10 @@ export interface Config {
   /** True when AUTH_SECRET was not set and the development secret is in use. */
   readonly devSecret: boolean;
   readonly exchange: string;
+  /** The projector's durable queue: replicas that share it share one projection. */
+  readonly projectorQueue: string;
+  /** Longest wait of a request for its read-after tokens. */
+  readonly readAfterTimeoutMs: number;
   readonly projectionDelayMs: number;
   /** False: this replica projects nothing and relies on another's projector writing the same database. */
   readonly projectorEnabled: boolean;
@@ -79,13 +83,16 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError('Expected AUTH_SECRET to be at least 32 bytes (HS256 needs a 256-bit key)');
   }
   const origins = text(env, 'ALLOWED_ORIGINS');
+  const exchange = text(env, 'EXCHANGE') ?? 'pokegate.events';
   return {
     port: integer(env, 'PORT', 4000, 0, 65_535),
     amqpUrl: url(env, 'AMQP_URL', ['amqp:', 'amqps:']),
     databaseUrl: url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),
     authSecret: secret ?? devAuthSecret,
     devSecret: secret === undefined,
-    exchange: text(env, 'EXCHANGE') ?? 'pokegate.events',
+    exchange,
+    projectorQueue: text(env, 'PROJECTOR_QUEUE') ?? `${exchange}.orders-projector`,
+    readAfterTimeoutMs: integer(env, 'READ_AFTER_TIMEOUT_MS', 2_000, 0, 60_000),
     projectionDelayMs: integer(env, 'PROJECTION_DELAY_MS', 0, 0, 60_000),
     projectorEnabled: flag(env, 'PROJECTOR_ENABLED', true),
     gateFallbackMs: integer(env, 'GATE_FALLBACK_MS', 1_000, 1, 60_000),

@@ -26,6 +26,8 @@ export interface GraphQLOptions {
    * @default 65536
    */
   readonly maxBodyBytes?: number;
+  /** More plugins, after authentication. @default [] */
+  readonly plugins?: readonly Plugin[];
 }
 
 /** The context yoga starts from: the HTTP request, or graphql-ws's principal. */
@@ -36,7 +38,7 @@ interface ServerContext {
 export type GraphQLServer = YogaServerInstance<ServerContext, GraphQLContext>;
 
 export function createGraphQLServer(options: GraphQLOptions): GraphQLServer {
-  const { authenticate, services, logger, maxBodyBytes = 65_536 } = options;
+  const { authenticate, services, logger, maxBodyBytes = 65_536, plugins = [] } = options;
   /** Principals of HTTP requests, verified before yoga parses anything. */
   const principals = new WeakMap<Request, Principal>();
 
@@ -69,7 +71,7 @@ export function createGraphQLServer(options: GraphQLOptions): GraphQLServer {
       warn: (...args) => logger.warn({ args }, 'yoga'),
       error: (...args) => logger.error({ args }, 'yoga'),
     },
-    plugins: [httpAuth, useSharedSubscriptionExecution()],
+    plugins: [httpAuth, useSharedSubscriptionExecution(), ...plugins],
     context: (initial) => {
       // graphql-ws brings its principal from connection_init and has no fetch Request.
       const request = initial.request as Request | undefined;

@@ -1,3 +1,5 @@
+import { guardHook } from '../core/observer.js';
+
 /** What became of one message from the broker (or the in-process bus). */
 export type EventOutcome = 'accepted' | 'malformed' | 'unroutable';
 
@@ -31,30 +33,11 @@ export interface TransportObserver {
 
 export type SafeTransportObserver = Required<TransportObserver>;
 
-const noop = (): void => undefined;
-
 /** Every hook present, none throwing. */
 export function toSafeTransportObserver(observer: TransportObserver = {}): SafeTransportObserver {
   return {
-    event: guard(observer, 'event'),
-    consuming: guard(observer, 'consuming'),
-    projected: guard(observer, 'projected'),
+    event: guardHook(observer, 'event'),
+    consuming: guardHook(observer, 'consuming'),
+    projected: guardHook(observer, 'projected'),
   };
-}
-
-function guard<K extends keyof TransportObserver>(
-  observer: TransportObserver,
-  name: K,
-): Required<TransportObserver>[K] {
-  const hook = observer[name];
-  if (hook === undefined) return noop;
-  const call = (hook as (event: unknown) => void).bind(observer);
-  const safe = (event: never): void => {
-    try {
-      call(event);
-    } catch {
-      // A broken hook must not break delivery; the metrics it feeds will show the gap.
-    }
-  };
-  return safe;
 }

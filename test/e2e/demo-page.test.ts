@@ -191,6 +191,8 @@ describe('the demo page in Chromium', () => {
     const times = writes.map((text) => Number(/shown (\d+) ms after the write/.exec(text)?.[1]));
     expect(writes).toHaveLength(2);
     for (const ms of times) expect(ms).toBeGreaterThanOrEqual(projectionDelayMs);
+    // And how long the refetch that showed it waited for the poke's token (on one replica: nothing to wait for).
+    for (const text of writes) expect(text).toMatch(/its refetch waited \d+ ms for its token/);
 
     await mkdir(artifacts, { recursive: true });
     await a.page.screenshot({ path: new URL('demo-page.png', artifacts).pathname, fullPage: true });

@@ -191,7 +191,7 @@ describe('live queries against the reference service', () => {
     expect(new Set(updates.at(-1)?.ids)).toEqual(new Set([first, ...more]));
     expect(h.recorder.sent('query')).toHaveLength(3);
     expect(updates.map((update) => update.ids.length)).toEqual([0, 6]);
-    expect(live.stats).toEqual({ pokes: 6, fetches: 3, coalesced: 5, fresh: 0, held: 1 });
+    expect(live.stats).toEqual({ pokes: 6, fetches: 3, coalesced: 5, fresh: 0, held: 1, stale: 0 });
     expect(maxInFlight(h.recorder.frames)).toBe(1);
   });
 

@@ -103,7 +103,7 @@ describe('ordersFresh (the demo page’s freshness check)', () => {
     ],
   } as const;
   const poke = (orderId: string | null, version: number | null, removed = false) => ({
-    ordersChanged: { companyId: 'c1', orderId, removed, version },
+    ordersChanged: { companyId: 'c1', orderId, removed, version, token: null },
   });
 
   it('is fresh when the poked order shows at the poked version or newer', () => {

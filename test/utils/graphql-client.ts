@@ -14,15 +14,20 @@ export function token(claims: {
   return signToken({ sub: claims.sub ?? 'tester', ...claims }, secret);
 }
 
-/** POSTs a GraphQL operation with a bearer token. */
+/** POSTs a GraphQL operation with a bearer token (and request `extensions`, when given). */
 export async function query<T = Record<string, unknown>>(
   httpUrl: string,
   jwt: string | undefined,
   document: string,
   variables: Record<string, unknown> = {},
+  extensions?: Record<string, unknown>,
 ): Promise<{
   status: number;
-  body: { data?: T | null; errors?: { message: string; extensions?: { code?: string } }[] };
+  body: {
+    data?: T | null;
+    errors?: { message: string; extensions?: { code?: string } }[];
+    extensions?: { pokegate?: { waitedMs?: number; stale?: boolean } };
+  };
 }> {
   const response = await fetch(`${httpUrl}/graphql`, {
     method: 'POST',
@@ -30,7 +35,7 @@ export async function query<T = Record<string, unknown>>(
       'content-type': 'application/json',
       ...(jwt === undefined ? {} : { authorization: `Bearer ${jwt}` }),
     },
-    body: JSON.stringify({ query: document, variables }),
+    body: JSON.stringify({ query: document, variables, ...(extensions === undefined ? {} : { extensions }) }),
   });
   return { status: response.status, body: (await response.json()) as never };
 }
@@ -63,6 +68,8 @@ export interface Poke {
   readonly orderId: string | null;
   readonly removed: boolean;
   readonly version: number | null;
+  /** The read-after token of (order, version); null on a resync poke. */
+  readonly token: string | null;
 }
 
 export const ordersChangedSubscription = /* GraphQL */ `
@@ -72,6 +79,7 @@ export const ordersChangedSubscription = /* GraphQL */ `
       orderId
       removed
       version
+      token
     }
   }
 `;

@@ -1,0 +1,35 @@
+import { describe, expect, it } from 'vitest';
+import { createOrderTokens, InvalidOrderTokenError } from '../../src/orders/read-after-token.js';
+
+const secret = 'a-secret-of-at-least-thirty-two-bytes!!';
+const change = { companyId: 'c1', orderId: '0b5e6e1e-58a4-4a3c-9a0e-52f2b4f1c0de', version: 42 };
+
+describe('order read-after tokens', () => {
+  it('stands for (company, order, version), for any replica with the same secret', () => {
+    const token = createOrderTokens(secret).sign(change);
+    expect(createOrderTokens(secret).verify(token)).toEqual(change);
+  });
+
+  it('is compact: under 120 characters for a UUID order id', () => {
+    expect(createOrderTokens(secret).sign(change).length).toBeLessThan(120);
+  });
+
+  it('refuses a token whose payload was altered, even re-encoded', () => {
+    const tokens = createOrderTokens(secret);
+    const [label, , mac] = tokens.sign(change).split('.');
+    const altered = Buffer.from(JSON.stringify(['c2', change.orderId, 42])).toString('base64url');
+    expect(() => tokens.verify(`${label}.${altered}.${mac}`)).toThrow(InvalidOrderTokenError);
+  });
+
+  it('refuses a token signed with another secret', () => {
+    const token = createOrderTokens(`${secret}-rotated`).sign(change);
+    expect(() => createOrderTokens(secret).verify(token)).toThrow(/signature does not verify/);
+  });
+
+  it('refuses what is not a token', () => {
+    const tokens = createOrderTokens(secret);
+    for (const bad of ['', 'v1', 'v1.abc', 'v2.abc.def', 'v1.a.b.c', 'v1.e30.AAAA']) {
+      expect(() => tokens.verify(bad)).toThrow(InvalidOrderTokenError);
+    }
+  });
+});
