@@ -88,8 +88,7 @@ async function run(payloads: readonly { routingKey: string; body: Buffer }[]): P
     queue,
     bindingKeys: ['orders.*'],
     parse: createEventParser({ schema: orderEventSchema }),
-    handlers: createOrderProjection({ readView }),
-    orderKey: (event) => event.orderId,
+    project: createOrderProjection({ readView }),
     observer: {
       projected: ({ outcome }) => {
         if (outcome === 'applied' && ++projected === events) done();
@@ -128,10 +127,10 @@ async function run(payloads: readonly { routingKey: string; body: Buffer }[]): P
 export async function benchProjector(): Promise<void> {
   const payloads = bodies();
   const rows: string[][] = [];
-  for (let i = 0; i < 2; i++) {
+  for (let i = 0; i < 3; i++) {
     const result = await run(payloads);
     rows.push([
-      i === 0 ? 'first (cold)' : 'second',
+      i === 0 ? 'first (cold)' : `#${i + 1}`,
       String(events),
       Math.round(result.eventsPerSecond).toLocaleString('en-US'),
       result.nodeUsPerEvent.toFixed(0),

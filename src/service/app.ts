@@ -137,12 +137,11 @@ async function build(
     queue: projectorQueue(config.exchange),
     bindingKeys: [orderBindingKey],
     parse,
-    handlers: createOrderProjection({
+    project: createOrderProjection({
       readView,
       delayMs: config.projectionDelayMs,
       onProjected: (event) => ordersChanged.progress(event.companyId, event.orderId, event.version),
     }),
-    orderKey: (event: OrderEvent) => event.orderId,
     observer: transportObserver,
     logger,
   };
