@@ -16,7 +16,7 @@ export interface Delivery {
   readonly redelivered: boolean;
 }
 
-/** What to do with a delivery once its handler is done. */
+/** What to do with a delivery once its batch is projected. */
 export type Verdict =
   | { readonly action: 'ack'; readonly outcome: 'applied' | 'duplicate' }
   | { readonly action: 'retry'; readonly attempt: number; readonly delayMs: number; readonly reason: string }

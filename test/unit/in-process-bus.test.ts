@@ -42,6 +42,19 @@ describe('the in-process bus', () => {
     expect(counts.map((c) => c.count('applied'))).toEqual([5, 5]);
   });
 
+  it('projects what arrived together as one batch, up to maxBatchSize', async () => {
+    bus = createInProcessBus();
+    const view = new MemoryReadView();
+    await bus
+      .createProjector<OrderEvent>({ queue: 'q', parse, project: view.project, maxBatchSize: 3 })
+      .start();
+    for (let i = 0; i < 5; i++) {
+      bus.publishRaw('orders.placed', Buffer.from(JSON.stringify(orderEvent({ orderId: `b${i}` }))));
+    }
+    await waitFor('five applied', () => view.applied.length === 5);
+    expect(view.batches).toEqual([3, 2]);
+  });
+
   it('keeps what a queue receives while no projector is attached', async () => {
     bus = createInProcessBus();
     const view = new MemoryReadView();
