@@ -11,11 +11,13 @@
 // stalled-flood, hot-small, burst, checks-lag, idle-memory-1, …),
 // `--servers=A,B,C` only those servers; `--profile=<dir>` writes a
 // `--cpu-prof` profile of pokegate's server (C).
+// `--only=projector` runs only the projector's throughput benchmark.
 import { parseArgs } from 'node:util';
 import { benchAmqp } from './amqp.js';
 import { benchCompare } from './compare/index.js';
 import type { ServerId } from './compare/plan.js';
 import { benchCore } from './core.js';
+import { benchProjector } from './projector.js';
 
 const { values } = parseArgs({
   options: {
@@ -27,9 +29,14 @@ const { values } = parseArgs({
 });
 
 console.log(`node ${process.version}, ${process.platform}/${process.arch}\n`);
+if (values.only === 'projector') {
+  await benchProjector();
+  process.exit(0);
+}
 if (!values.quick && values.only === undefined) {
   await benchCore();
   await benchAmqp();
+  await benchProjector();
 }
 const ok = await benchCompare({
   mode: values.quick ? 'quick' : 'full',

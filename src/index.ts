@@ -84,13 +84,15 @@ export type {
   TransientConsumer,
   TransientConsumerOptions,
 } from './transport/transient-consumer.js';
+export { defaultRetryDelaysMs } from './transport/projector.js';
 export type {
   Projector,
   ProjectorOptions,
   ProjectorCloseOptions,
-  ProjectionHandlers,
+  BatchProjection,
   ProjectionContext,
   ProjectionOutcome,
+  ProjectionResult,
   TypedEvent,
   DeadLetter,
 } from './transport/projector.js';

@@ -3,8 +3,10 @@ import { abortable } from '../transport/abort.js';
 import { toError } from '../core/errors.js';
 import { TransportClosedError } from '../transport/errors.js';
 import { reasonOf } from '../transport/logger.js';
+import { createBatchWindow, type BatchWindow } from '../transport/batch-window.js';
 import {
   createProjectionRunner,
+  type Delivery,
   type ProjectionRunner,
   type Verdict,
 } from '../transport/projection-runner.js';
@@ -52,10 +54,11 @@ export function retryQueueName(queue: string, delayMs: number): string {
 /**
  * The projector on RabbitMQ. Topology, declared on every (re)connect: the
  * durable work queue bound to the exchange; one durable retry queue per
- * distinct retry delay; the durable dead-letter queue. A delivery is
- * acknowledged only after its handler committed, or after its retry or
- * dead-letter copy was confirmed by the broker — so a crash at any point
- * leads to a redelivery, never to a loss.
+ * distinct retry delay; the durable dead-letter queue. Deliveries are
+ * projected in batches; a batch is acknowledged (with `multiple`) only after
+ * its transaction committed and the broker confirmed every retry or
+ * dead-letter copy it made — so a crash at any point leads to a redelivery,
+ * never to a loss.
  */
 export function createAmqpProjector<E extends TypedEvent>(options: AmqpProjectorOptions<E>): Projector {
   return new AmqpProjector(options);
@@ -66,6 +69,8 @@ interface ConsumerState {
   tag: string;
   /** False once the channel closed: its deliveries can no longer be acknowledged. */
   open: boolean;
+  /** This channel's deliveries, batched in delivery-tag order. */
+  readonly window: BatchWindow<ConsumeMessage>;
 }
 
 class AmqpProjector<E extends TypedEvent> implements Projector {
@@ -74,8 +79,8 @@ class AmqpProjector<E extends TypedEvent> implements Projector {
   readonly #exchange: string;
   readonly #deadLetterQueue: string;
   #consumer: ConsumerState | undefined;
-  /** Deliveries being handled or settled; close waits for them. */
-  readonly #inFlight = new Set<Promise<void>>();
+  /** The windows of every channel with deliveries left to settle; close waits for them. */
+  readonly #windows = new Set<BatchWindow<ConsumeMessage>>();
   #closing: Promise<void> | undefined;
 
   constructor(options: AmqpProjectorOptions<E>) {
@@ -115,9 +120,18 @@ class AmqpProjector<E extends TypedEvent> implements Projector {
   async #setup(model: ChannelModel): Promise<void> {
     const { queue, bindingKeys, retryDelays, prefetch } = this.#runner;
     const channel = await model.createConfirmChannel();
-    const state: ConsumerState = { channel, tag: '', open: true };
+    const state: ConsumerState = {
+      channel,
+      tag: '',
+      open: true,
+      window: createBatchWindow(this.#runner.maxBatchSize, (batch) => this.#project(state, batch)),
+    };
+    this.#windows.add(state.window);
     this.#connection.watch(model, channel, () => {
       state.open = false;
+      // The broker hands its unacknowledged deliveries out again.
+      state.window.clear();
+      void state.window.idle().then(() => this.#windows.delete(state.window));
     });
     await channel.assertExchange(this.#exchange, 'topic', { durable: true });
     await channel.assertQueue(queue, { durable: true });
@@ -142,7 +156,13 @@ class AmqpProjector<E extends TypedEvent> implements Projector {
     state.tag = consumerTag;
     this.#consumer = state;
     this.#connection.logger.info(
-      { queue, deadLetterQueue: this.#deadLetterQueue, retryDelaysMs: retryDelays, prefetch },
+      {
+        queue,
+        deadLetterQueue: this.#deadLetterQueue,
+        retryDelaysMs: retryDelays,
+        prefetch,
+        maxBatchSize: this.#runner.maxBatchSize,
+      },
       'consuming',
     );
   }
@@ -154,45 +174,56 @@ class AmqpProjector<E extends TypedEvent> implements Projector {
       this.#connection.recycle(model, 'the broker cancelled the consumer (its queue was deleted)');
       return;
     }
-    const task = this.#handle(state, message);
-    this.#inFlight.add(task);
-    void task.then(() => this.#inFlight.delete(task));
+    state.window.add(message);
   }
 
-  /** Never rejects. */
-  async #handle(state: ConsumerState, message: ConsumeMessage): Promise<void> {
-    const headers = message.properties.headers ?? {};
-    const attempt = Number(headers[projectorHeaders.attempt] ?? 1);
-    const original: unknown = headers[projectorHeaders.routingKey];
-    const routingKey = typeof original === 'string' ? original : message.fields.routingKey;
-    const verdict = await this.#runner.run({
-      body: message.content,
-      routingKey,
-      attempt: Number.isInteger(attempt) && attempt >= 1 ? attempt : 1,
-      redelivered: message.fields.redelivered,
-    });
-    // The channel is gone: the broker hands the delivery out again.
-    if (!state.open) return;
-    try {
-      await this.#carryOut(state.channel, message, routingKey, verdict);
-      state.channel.ack(message);
-    } catch (error) {
-      this.#runner.logger.warn(
-        { routingKey, reason: reasonOf(error) },
-        'could not settle a delivery; the broker will redeliver it',
-      );
-      return;
+  /** Projects one batch and settles its deliveries. Never rejects. */
+  async #project(state: ConsumerState, messages: readonly ConsumeMessage[]): Promise<void> {
+    const deliveries = messages.map(toDelivery);
+    const verdicts = await this.#runner.run(deliveries);
+    // The channel is gone: the broker hands these deliveries out again.
+    if (!isOpen(state)) return;
+    // Every copy is sent before any confirm is awaited: one round trip per batch.
+    const copies = await Promise.allSettled(
+      verdicts.map((verdict, i) =>
+        this.#carryOut(state.channel, messages[i] as ConsumeMessage, deliveries[i] as Delivery, verdict),
+      ),
+    );
+    if (!isOpen(state)) return;
+    const allCopied = copies.every((copy) => copy.status === 'fulfilled');
+    const last = messages.at(-1);
+    if (last !== undefined && allCopied) {
+      // The batches run in delivery order, each settled before the next: this
+      // batch is the contiguous range of tags up to its last.
+      state.channel.ack(last, true);
     }
-    this.#runner.observer.projected({
-      outcome:
-        verdict.action === 'ack' ? verdict.outcome : verdict.action === 'retry' ? 'retried' : 'dead_lettered',
+    copies.forEach((copy, i) => {
+      const message = messages[i] as ConsumeMessage;
+      const verdict = verdicts[i] as Verdict;
+      if (copy.status === 'rejected') {
+        this.#runner.logger.warn(
+          { routingKey: (deliveries[i] as Delivery).routingKey, reason: reasonOf(copy.reason) },
+          'could not settle a delivery; the broker will redeliver it',
+        );
+        state.channel.nack(message, false, true);
+        return;
+      }
+      if (!allCopied) state.channel.ack(message);
+      this.#runner.observer.projected({
+        outcome:
+          verdict.action === 'ack'
+            ? verdict.outcome
+            : verdict.action === 'retry'
+              ? 'retried'
+              : 'dead_lettered',
+      });
     });
   }
 
   async #carryOut(
     channel: ConfirmChannel,
     message: ConsumeMessage,
-    routingKey: string,
+    { routingKey }: Delivery,
     verdict: Verdict,
   ): Promise<void> {
     if (verdict.action === 'ack') return;
@@ -231,15 +262,32 @@ class AmqpProjector<E extends TypedEvent> implements Projector {
     }
     let drained = true;
     try {
-      await abortable(Promise.all(this.#inFlight), signal);
+      await abortable(Promise.all([...this.#windows].map((window) => window.idle())), signal);
     } catch {
       drained = false;
     }
     // Deliveries not acknowledged by now go back to the queue.
     await this.#connection.close();
     if (!drained) this.#runner.abort(new TransportClosedError('The projector'));
-    this.#runner.logger.info({ drained, abandoned: drained ? 0 : this.#inFlight.size }, 'projector closed');
+    this.#runner.logger.info({ drained }, 'projector closed');
   }
+}
+
+/** Read through a call: the channel may close during any await. */
+function isOpen(state: ConsumerState): boolean {
+  return state.open;
+}
+
+function toDelivery(message: ConsumeMessage): Delivery {
+  const headers = message.properties.headers ?? {};
+  const attempt = Number(headers[projectorHeaders.attempt] ?? 1);
+  const original: unknown = headers[projectorHeaders.routingKey];
+  return {
+    body: message.content,
+    routingKey: typeof original === 'string' ? original : message.fields.routingKey,
+    attempt: Number.isInteger(attempt) && attempt >= 1 ? attempt : 1,
+    redelivered: message.fields.redelivered,
+  };
 }
 
 /** Publishes a copy of `message` straight to `queue` and waits for the broker's confirm. */

@@ -31,7 +31,7 @@ export interface InProcessBus {
   publishRaw(routingKey: string, body: Uint8Array): void;
   /** What the projectors of `queue` dead-lettered so far, oldest first. */
   deadLetters(queue: string): readonly DeadLetter[];
-  /** Closes every component (projectors without waiting for their handlers) and clears every timer. Idempotent. */
+  /** Closes every component (projectors without waiting for their batches) and clears every timer. Idempotent. */
   close(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
 }

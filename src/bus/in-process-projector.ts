@@ -1,9 +1,11 @@
 import { abortable } from '../transport/abort.js';
+import { createBatchWindow, type BatchWindow } from '../transport/batch-window.js';
 import { TransportClosedError } from '../transport/errors.js';
 import {
   createProjectionRunner,
   type Delivery,
   type ProjectionRunner,
+  type Verdict,
 } from '../transport/projection-runner.js';
 import type {
   DeadLetter,
@@ -94,8 +96,9 @@ export class BusProjector<E extends TypedEvent> implements Projector {
   readonly #runner: ProjectionRunner;
   readonly #queue: BusQueue;
   readonly #schedule: Schedule;
+  readonly #window: BatchWindow<Delivery>;
   /** Deliveries handed to this projector and not settled; a forced close hands them back. */
-  readonly #inFlight = new Map<Delivery, Promise<void>>();
+  readonly #inFlight = new Set<Delivery>();
   #attached = false;
   #closing: Promise<void> | undefined;
 
@@ -103,6 +106,7 @@ export class BusProjector<E extends TypedEvent> implements Projector {
     this.#runner = createProjectionRunner(options, 'projector');
     this.#queue = queueFor(this.#runner.queue);
     this.#schedule = schedule;
+    this.#window = createBatchWindow(this.#runner.maxBatchSize, (batch) => this.#project(batch));
   }
 
   get consuming(): boolean {
@@ -125,7 +129,8 @@ export class BusProjector<E extends TypedEvent> implements Projector {
   }
 
   take(delivery: Delivery): void {
-    this.#inFlight.set(delivery, this.#handle(delivery));
+    this.#inFlight.add(delivery);
+    this.#window.add(delivery);
   }
 
   close(options: ProjectorCloseOptions = {}): Promise<void> {
@@ -137,10 +142,16 @@ export class BusProjector<E extends TypedEvent> implements Projector {
     return this.close();
   }
 
-  async #handle(delivery: Delivery): Promise<void> {
-    const verdict = await this.#runner.run(delivery);
-    // Handed back by a forced close: another projector has it now.
-    if (!this.#inFlight.delete(delivery)) return;
+  async #project(batch: readonly Delivery[]): Promise<void> {
+    const verdicts = await this.#runner.run(batch);
+    batch.forEach((delivery, i) => {
+      // Handed back by a forced close: another projector has it now.
+      if (this.#inFlight.delete(delivery)) this.#settle(delivery, verdicts[i] as Verdict);
+    });
+    this.#queue.pump();
+  }
+
+  #settle(delivery: Delivery, verdict: Verdict): void {
     const queue = this.#queue;
     if (verdict.action === 'ack') {
       this.#runner.observer.projected({ outcome: verdict.outcome });
@@ -163,7 +174,6 @@ export class BusProjector<E extends TypedEvent> implements Projector {
       );
       this.#runner.observer.projected({ outcome: 'dead_lettered' });
     }
-    queue.pump();
   }
 
   async #close(signal: AbortSignal | undefined): Promise<void> {
@@ -171,11 +181,12 @@ export class BusProjector<E extends TypedEvent> implements Projector {
     this.#queue.detach(this);
     let drained = true;
     try {
-      await abortable(Promise.all(this.#inFlight.values()), signal);
+      await abortable(this.#window.idle(), signal);
     } catch {
       drained = false;
       // As the broker does with unacknowledged deliveries of a closed channel.
-      const abandoned = [...this.#inFlight.keys()].reverse();
+      this.#window.clear();
+      const abandoned = [...this.#inFlight].reverse();
       this.#inFlight.clear();
       for (const delivery of abandoned) this.#queue.enqueue({ ...delivery, redelivered: true }, true);
       this.#runner.abort(new TransportClosedError('The projector'));

@@ -1,3 +1,4 @@
+import { commitChannel } from './commit-notice.js';
 import type { SqlClient } from './sql-client.js';
 import type { Order, OrderStatus } from './types.js';
 
@@ -47,25 +48,38 @@ export function orderStatements(schema: string) {
   const table = `"${schema}".orders`;
   const columns = 'id, company_id, status, total, version, updated_at';
   return {
-    lock: `SELECT company_id, version FROM ${table} WHERE id = $1 FOR UPDATE`,
-    insert: `INSERT INTO ${table} (id, company_id, status, total, version, removed, placed_at, updated_at)
-      VALUES ($1, $2, $3, $4, 1, false, $5::timestamptz, $5::timestamptz)
-      ON CONFLICT (id) DO NOTHING RETURNING id`,
-    // The version condition is redundant under the row lock; it keeps the
-    // statement right on its own.
-    update: `UPDATE ${table} SET
-        status = COALESCE($2::text, status),
-        total = COALESCE($3::double precision, total),
-        removed = removed OR $4::boolean,
-        version = $5::integer,
-        updated_at = $6::timestamptz
-      WHERE id = $1 AND version = $5::integer - 1 RETURNING id`,
+    // Sorted ids and ORDER BY: replicas lock overlapping batches in one
+    // order, so they wait for each other instead of deadlocking.
+    lock: `SELECT id, company_id, status, total, version, removed FROM ${table}
+      WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE`,
+    // One statement for a whole batch: updates of the locked rows (the
+    // version condition is redundant under the lock; it keeps the statement
+    // right on its own) and placements. A placement that meets a row
+    // another replica inserted after the lock inserts nothing: the counts tell.
+    write: `WITH batch AS (
+        SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::double precision[], $5::integer[],
+          $6::boolean[], $7::timestamptz[], $8::timestamptz[], $9::integer[])
+          AS b(id, company_id, status, total, version, removed, placed_at, updated_at, expected)
+      ), updated AS (
+        UPDATE ${table} AS o SET status = b.status, total = b.total, version = b.version,
+          removed = b.removed, updated_at = b.updated_at
+        FROM batch b WHERE o.id = b.id AND b.expected > 0 AND o.version = b.expected
+        RETURNING o.id
+      ), inserted AS (
+        INSERT INTO ${table} (id, company_id, status, total, version, removed, placed_at, updated_at)
+        SELECT id, company_id, status, total, version, removed, placed_at, updated_at
+        FROM batch WHERE expected = 0
+        ON CONFLICT (id) DO NOTHING RETURNING id
+      )
+      SELECT (SELECT count(*) FROM updated)::integer AS updated,
+        (SELECT count(*) FROM inserted)::integer AS inserted`,
+    // Delivered by the server only after COMMIT, never after a rollback.
+    notify: 'SELECT pg_notify($1, payload) FROM unnest($2::text[]) AS payload',
+    channel: commitChannel(schema),
     order: `SELECT ${columns} FROM ${table} WHERE id = $1 AND NOT removed`,
     orders: `SELECT ${columns} FROM ${table} WHERE company_id = $1 AND NOT removed ORDER BY placed_at, id`,
     allOrders: `SELECT ${columns} FROM ${table} WHERE NOT removed ORDER BY company_id, placed_at, id`,
     state: `SELECT version, removed FROM ${table} WHERE id = $1`,
-    // Inside the transaction: delivered to every listener once it commits, never if it rolls back.
-    notify: 'SELECT pg_notify($1, $2)',
   };
 }
 

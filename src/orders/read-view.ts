@@ -6,8 +6,9 @@ import { silentLogger, type Logger } from '../transport/logger.js';
 import type { OrderEvent } from '../transport/order-events.js';
 import type { ProjectionOutcome } from '../transport/projector.js';
 import type { NotificationListener } from '../postgres/notification-listener.js';
-import { commitChannel, decodeCommitNotice, encodeCommitNotices, type OrderCommit } from './commit-notice.js';
-import { InvalidOrderEventError, ReadViewClosedError, ReadViewStartError } from './errors.js';
+import { orderIds, planBatch, type ApplyResult, type StoredOrder } from './batch-plan.js';
+import { decodeCommitNotice, encodeCommitNotices, type OrderCommit } from './commit-notice.js';
+import { ReadViewClosedError, ReadViewStartError } from './errors.js';
 import {
   createSchema,
   expectIdentifier,
@@ -93,14 +94,22 @@ export type ApplyOutcome = ProjectionOutcome;
 export interface ReadView {
   readonly backend: 'postgres' | 'pglite';
   /**
-   * Applies one orders event in one transaction, only when its version is the
-   * order's next one (version 1 places the order). The order's row is locked
-   * while it is compared and written, so replicas applying the same event at
-   * once apply it exactly once. Throws `InvalidOrderEventError` for an event
-   * that contradicts the order's history, with nothing written. When `signal`
-   * aborts before the write, the transaction rolls back; after it, the
-   * transaction commits and a retry finds a `duplicate`.
+   * Applies a batch of orders events in one transaction: each event only
+   * when its version is its order's next one (version 1 places the order),
+   * the versions of one order in order whatever order they come in. The
+   * batch's rows are locked while they are compared and written, so replicas
+   * applying the same events at once apply each exactly once. Resolves with
+   * one result per event, in order: an `InvalidOrderEventError` for an event
+   * that contradicts its order's history (nothing written for it; the rest of
+   * the batch commits). In the same transaction it notifies
+   * `commitChannel(schema)` with `encodeCommitNotices` of each order's newest
+   * committed version; the server delivers that only after the commit. When
+   * `signal` aborts before the write, the transaction rolls back; after it,
+   * the transaction commits and a retry finds `duplicate`s. A database error
+   * rejects the whole batch, with nothing written.
    */
+  applyBatch(events: readonly OrderEvent[], options?: ReadOptions): Promise<ApplyResult[]>;
+  /** `applyBatch` of one event; its `InvalidOrderEventError` is thrown. */
   apply(event: OrderEvent, options?: ReadOptions): Promise<ApplyOutcome>;
   /**
    * Calls `onCommit` for each order version an `apply` commits from now on,
@@ -199,28 +208,17 @@ function expectDatabaseUrl(value: unknown): string {
   return `${parsed.protocol}//${parsed.host}${parsed.pathname}`;
 }
 
-/**
- * The event-level rules that need no row: version 1 is the placement and
- * nothing else is. The zod schema at the edge cannot say this.
- */
-function expectPlacementRule(event: OrderEvent): void {
-  if (event.type === 'OrderPlaced' && event.version !== 1) {
-    throw new InvalidOrderEventError(event, 'an order is placed at version 1');
-  }
-  if (event.type !== 'OrderPlaced' && event.version === 1) {
-    throw new InvalidOrderEventError(event, 'version 1 must be the OrderPlaced event');
-  }
-}
-
 function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted === true) throw abortReason(signal);
 }
+
+/** Another replica placed an order of the batch after the batch's lock: redo it with that row locked. */
+class PlacementRace extends Error {}
 
 class ReadViewImpl implements ReadView {
   readonly backend: 'postgres' | 'pglite';
   readonly #client: SqlClient;
   readonly #sql: OrderStatements;
-  readonly #channel: string;
   readonly #logger: Logger;
   /** Calls started and not settled; `close` waits for them before it ends the client. */
   #inflight = 0;
@@ -232,35 +230,36 @@ class ReadViewImpl implements ReadView {
     this.backend = client.backend;
     this.#client = client;
     this.#sql = orderStatements(schema);
-    this.#channel = commitChannel(schema);
     this.#logger = logger;
   }
 
-  apply(event: OrderEvent, options: ReadOptions = {}): Promise<ApplyOutcome> {
+  async apply(event: OrderEvent, options: ReadOptions = {}): Promise<ApplyOutcome> {
+    const [result] = await this.applyBatch([event], options);
+    if (result instanceof Error) throw result;
+    return result ?? 'early';
+  }
+
+  applyBatch(events: readonly OrderEvent[], options: ReadOptions = {}): Promise<ApplyResult[]> {
     const { signal } = options;
-    return this.#run(signal, () => {
-      expectPlacementRule(event);
-      return this.#client.transaction(async (query) => {
-        const outcome = await this.#applyIn(query, event, signal);
-        if (outcome === 'applied') await this.#announce(query, event);
-        return outcome;
-      });
+    return this.#run(signal, async () => {
+      if (events.length === 0) return [];
+      // The race is rare and, once its rows exist, cannot recur for them.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await this.#client.transaction((query) => this.#applyBatchIn(query, events, signal));
+        } catch (error) {
+          if (!(error instanceof PlacementRace) || attempt === 2) throw error;
+        }
+      }
     });
   }
 
-  /** Tells every replica's listener, once this transaction commits, that `event`'s version is visible. */
-  async #announce(query: SqlClient['query'], { companyId, orderId, version }: OrderEvent): Promise<void> {
-    for (const payload of encodeCommitNotices([{ companyId, orderId, version }])) {
-      await query(this.#sql.notify, [this.#channel, payload]);
-    }
-  }
-
   listenCommits(onCommit: (commit: OrderCommit) => void): Promise<NotificationListener> {
-    return this.#client.listen(this.#channel, (payload) => {
+    return this.#client.listen(this.#sql.channel, (payload) => {
       const commits = decodeCommitNotice(payload);
       if (commits === undefined) {
         this.#logger.warn(
-          { channel: this.#channel, payload: payload.slice(0, 200) },
+          { channel: this.#sql.channel, payload: payload.slice(0, 200) },
           'ignored a commit notice in an unknown format',
         );
         return;
@@ -269,50 +268,39 @@ class ReadViewImpl implements ReadView {
     });
   }
 
-  async #applyIn(
+  async #applyBatchIn(
     query: SqlClient['query'],
-    event: OrderEvent,
+    events: readonly OrderEvent[],
     signal: AbortSignal | undefined,
-  ): Promise<ApplyOutcome> {
-    const [current] = await query<{ company_id: string; version: number }>(this.#sql.lock, [event.orderId]);
-    if (current === undefined) {
-      // By the placement rule, anything but OrderPlaced here is a later version.
-      if (event.type !== 'OrderPlaced') return 'early';
-      // Aborted (the projector gave up on this try): roll back rather than
-      // write after the caller has moved on.
-      throwIfAborted(signal);
-      // No row to lock: ON CONFLICT makes a concurrent placement wait for the
-      // other one's commit and then insert nothing, i.e. a duplicate.
-      const inserted = await query(this.#sql.insert, [
-        event.orderId,
-        event.companyId,
-        event.data.status,
-        event.data.total,
-        event.occurredAt,
-      ]);
-      return inserted.length === 1 ? 'applied' : 'duplicate';
-    }
-    if (event.version <= current.version) return 'duplicate';
-    if (event.version > current.version + 1) return 'early';
-    if (current.company_id !== event.companyId) {
-      throw new InvalidOrderEventError(event, `the order belongs to company "${current.company_id}"`);
-    }
+  ): Promise<ApplyResult[]> {
+    const locked = await query<StoredOrder>(this.#sql.lock, [orderIds(events)]);
+    const { results, writes, commits } = planBatch(events, new Map(locked.map((row) => [row.id, row])));
+    if (writes.length === 0) return results;
+    // Aborted (the projector gave up on this try): roll back rather than
+    // write after the caller has moved on.
     throwIfAborted(signal);
-    const changed = event.type === 'OrderStatusChanged' ? event.data : undefined;
-    // A removal is final: a later version still advances the version (so the
-    // events after it are not stuck as early) but never brings the order back.
-    const updated = await query(this.#sql.update, [
-      event.orderId,
-      changed?.status ?? null,
-      changed?.total ?? null,
-      event.type === 'OrderRemoved',
-      event.version,
-      event.occurredAt,
+    const placements = writes.filter((write) => write.expected === 0).length;
+    const [counts] = await query<{ updated: number; inserted: number }>(this.#sql.write, [
+      writes.map((w) => w.id),
+      writes.map((w) => w.companyId),
+      writes.map((w) => w.status),
+      writes.map((w) => w.total),
+      writes.map((w) => w.version),
+      writes.map((w) => w.removed),
+      writes.map((w) => w.placedAt),
+      writes.map((w) => w.updatedAt),
+      writes.map((w) => w.expected),
     ]);
-    if (updated.length !== 1) {
-      throw new Error(`Order "${event.orderId}" changed under its row lock (version ${event.version})`);
+    if (counts?.inserted !== placements) {
+      throw new PlacementRace(`${placements - (counts?.inserted ?? 0)} order(s) placed meanwhile`);
     }
-    return 'applied';
+    if (counts.updated !== writes.length - placements) {
+      throw new Error(
+        `${writes.length - placements - counts.updated} order(s) changed under their row locks`,
+      );
+    }
+    await query(this.#sql.notify, [this.#sql.channel, encodeCommitNotices(commits)]);
+    return results;
   }
 
   order(id: string, options: ReadOptions = {}): Promise<Order | null> {

@@ -160,12 +160,11 @@ async function build(
     queue: config.projectorQueue,
     bindingKeys: [orderBindingKey],
     parse,
-    handlers: createOrderProjection({
+    project: createOrderProjection({
       readView,
       delayMs: config.projectionDelayMs,
       onProjected: (event) => committed(event.companyId, event.orderId, event.version),
     }),
-    orderKey: (event: OrderEvent) => event.orderId,
     observer: transportObserver,
     logger,
   };

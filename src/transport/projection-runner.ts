@@ -2,7 +2,7 @@ import { expectInteger, expectNumber } from '../core/validate.js';
 import { abortable } from './abort.js';
 import type { EventParser } from './event-parser.js';
 import { reasonOf, silentLogger, type Logger } from './logger.js';
-import type { ProjectionContext, ProjectionHandlers, ProjectorOptions, TypedEvent } from './projector.js';
+import { defaultRetryDelaysMs, type ProjectorOptions, type TypedEvent } from './projector.js';
 import { toSafeTransportObserver, type SafeTransportObserver } from './transport-observer.js';
 import { expectArray, expectFunction, expectKeys, expectShortString } from './validate.js';
 
@@ -16,7 +16,7 @@ export interface Delivery {
   readonly redelivered: boolean;
 }
 
-/** What to do with a delivery once its handler is done. */
+/** What to do with a delivery once its batch is projected. */
 export type Verdict =
   | { readonly action: 'ack'; readonly outcome: 'applied' | 'duplicate' }
   | { readonly action: 'retry'; readonly attempt: number; readonly delayMs: number; readonly reason: string }
@@ -24,29 +24,30 @@ export type Verdict =
 
 /**
  * The projector's decisions, the same on the broker and on the bus: parsing,
- * ordering by key, the handler with its timeout, retry or dead letter. The
- * transports only carry the verdicts out.
+ * the batch projection with its timeout, splitting a failed batch down to its
+ * culprit, retry or dead letter. The transports only batch the deliveries and
+ * carry the verdicts out.
  */
 export interface ProjectionRunner {
   readonly queue: string;
   readonly bindingKeys: readonly string[];
   readonly prefetch: number;
+  readonly maxBatchSize: number;
   /** The distinct retry delays, for declaring one retry queue each. */
   readonly retryDelays: readonly number[];
   readonly logger: Logger;
   readonly observer: SafeTransportObserver;
-  /** Never rejects. */
-  run(delivery: Delivery): Promise<Verdict>;
-  /** Aborts the signal of every handler in flight (a forced close). */
+  /** One verdict per delivery, in order. Never rejects. */
+  run(deliveries: readonly Delivery[]): Promise<Verdict[]>;
+  /** Aborts the projection in flight and fails the rest of its batch (a forced close). */
   abort(reason: Error): void;
 }
 
-const settled = Promise.resolve();
-
-type AnyHandler = (
-  event: TypedEvent,
-  context: ProjectionContext,
-) => ReturnType<ProjectionHandlers<TypedEvent>[string]>;
+/** The parsed events of a batch, with where each stands among its deliveries. */
+interface Slice<E> {
+  readonly events: readonly E[];
+  readonly at: readonly number[];
+}
 
 export function createProjectionRunner<E extends TypedEvent>(
   options: ProjectorOptions<E>,
@@ -56,28 +57,27 @@ export function createProjectionRunner<E extends TypedEvent>(
     queue,
     bindingKeys = ['#'],
     parse,
-    handlers,
-    orderKey = () => '',
-    retryDelaysMs = [50, 250, 1_000, 5_000],
-    handlerTimeoutMs = 30_000,
-    prefetch = 16,
+    project,
+    retryDelaysMs = defaultRetryDelaysMs,
+    projectTimeoutMs = 30_000,
+    prefetch = 500,
+    maxBatchSize = 250,
   } = options;
   expectShortString('queue', queue);
   const keys = expectKeys('bindingKeys', bindingKeys);
   const parseBody: EventParser<E> = expectFunction('parse', parse);
-  if (typeof handlers !== 'object')
-    throw new TypeError(`Expected \`handlers\` to be an object, got ${typeof handlers}`);
-  expectFunction('orderKey', orderKey);
+  expectFunction('project', project);
   const delays = [...expectArray('retryDelaysMs', retryDelaysMs)];
   delays.forEach((delay, i) => expectNumber(`retryDelaysMs[${i}]`, delay, 1, 2 ** 31 - 1));
-  const timeoutMs = expectNumber('handlerTimeoutMs', handlerTimeoutMs, 1, 2 ** 31 - 1);
+  const timeoutMs = expectNumber('projectTimeoutMs', projectTimeoutMs, 1, 2 ** 31 - 1);
   expectInteger('prefetch', prefetch, 1);
+  expectInteger('maxBatchSize', maxBatchSize, 1);
   const observer = toSafeTransportObserver(options.observer);
   const logger = (options.logger ?? silentLogger).child({ component, queue });
   const maxAttempts = delays.length + 1;
-  /** The tail of each key's chain; deleted when it settles and nothing was queued behind it. */
-  const chains = new Map<string, Promise<unknown>>();
   const controllers = new Set<AbortController>();
+  /** Set by a forced close: nothing more is projected. */
+  let aborted: Error | undefined;
 
   function failed(attempt: number, reason: string): Verdict {
     if (attempt < maxAttempts) {
@@ -86,40 +86,67 @@ export function createProjectionRunner<E extends TypedEvent>(
     return { action: 'dead_letter', attempts: attempt, reason };
   }
 
-  async function handle(event: E, delivery: Delivery): Promise<Verdict> {
-    // The mapped type guarantees the handler takes this event's type; the lookup by name cannot say so.
-    const handler = (handlers as unknown as Record<string, AnyHandler | undefined>)[event.type];
-    if (typeof handler !== 'function') {
-      return {
-        action: 'dead_letter',
-        attempts: delivery.attempt,
-        reason: `no handler for type "${event.type}"`,
-      };
-    }
+  function verdictFor(result: unknown, attempt: number): Verdict {
+    if (result === 'applied' || result === 'duplicate') return { action: 'ack', outcome: result };
+    if (result === 'early') return failed(attempt, 'version early: its predecessor is not projected yet');
+    if (result instanceof Error) return failed(attempt, `the projection failed: ${reasonOf(result)}`);
+    // Typed, but a projection written in JavaScript may return anything.
+    return failed(attempt, `the projection returned ${JSON.stringify(result)}`);
+  }
+
+  /** The projection's results for `events`, or a throw that fails them all. */
+  async function projectOnce(events: readonly E[]): Promise<readonly unknown[]> {
+    if (aborted !== undefined) throw aborted;
     const controller = new AbortController();
     controllers.add(controller);
     const timer = setTimeout(() => {
-      controller.abort(new Error(`the handler took longer than ${timeoutMs} ms`));
+      controller.abort(new Error(`the projection took longer than ${timeoutMs} ms`));
     }, timeoutMs);
-    const context: ProjectionContext = {
-      signal: controller.signal,
-      attempt: delivery.attempt,
-      redelivered: delivery.redelivered,
-      routingKey: delivery.routingKey,
-    };
     try {
-      // Typed, but a handler written in JavaScript may return anything.
-      const outcome: unknown = await abortable(Promise.resolve(handler(event, context)), controller.signal);
-      if (outcome === 'applied' || outcome === 'duplicate') return { action: 'ack', outcome };
-      if (outcome === 'early') {
-        return failed(delivery.attempt, `version early: its predecessor is not projected yet`);
+      const results: unknown = await abortable(
+        Promise.resolve(project(events, { signal: controller.signal })),
+        controller.signal,
+      );
+      if (!Array.isArray(results) || results.length !== events.length) {
+        throw new Error(
+          `the projection returned ${Array.isArray(results) ? `${results.length} results` : typeof results} for ${events.length} events`,
+        );
       }
-      return failed(delivery.attempt, `the handler returned ${JSON.stringify(outcome)}`);
-    } catch (error) {
-      return failed(delivery.attempt, `the handler failed: ${reasonOf(error)}`);
+      return results as unknown[];
     } finally {
       clearTimeout(timer);
       controllers.delete(controller);
+    }
+  }
+
+  /**
+   * Projects the slice; when the whole of it fails, projects each half in
+   * turn (earlier deliveries first, so versions keep their order), down to
+   * the single event that fails.
+   */
+  async function projectSplitting(slice: Slice<E>, deliveries: readonly Delivery[], verdicts: Verdict[]) {
+    const { events, at } = slice;
+    if (events.length === 0) return;
+    try {
+      const results = await projectOnce(events);
+      results.forEach((result, j) => {
+        const i = at[j] as number;
+        verdicts[i] = verdictFor(result, (deliveries[i] as Delivery).attempt);
+      });
+    } catch (error) {
+      if (events.length === 1 || aborted !== undefined) {
+        for (const i of at) {
+          verdicts[i] = failed(
+            (deliveries[i] as Delivery).attempt,
+            `the projection failed: ${reasonOf(error)}`,
+          );
+        }
+        return;
+      }
+      logger.debug({ events: events.length, reason: reasonOf(error) }, 'a batch failed; splitting it');
+      const half = Math.ceil(events.length / 2);
+      await projectSplitting({ events: events.slice(0, half), at: at.slice(0, half) }, deliveries, verdicts);
+      await projectSplitting({ events: events.slice(half), at: at.slice(half) }, deliveries, verdicts);
     }
   }
 
@@ -127,33 +154,32 @@ export function createProjectionRunner<E extends TypedEvent>(
     queue,
     bindingKeys: keys,
     prefetch,
+    maxBatchSize,
     retryDelays: [...new Set(delays)],
     logger,
     observer,
-    run(delivery) {
-      const parsed = parseBody(delivery.body);
-      if (!parsed.ok) {
-        return Promise.resolve({
-          action: 'dead_letter',
-          attempts: delivery.attempt,
-          reason: `malformed (${parsed.reason}): ${parsed.detail}`,
-        });
-      }
-      let key: string;
-      try {
-        key = orderKey(parsed.event);
-      } catch (error) {
-        return Promise.resolve(failed(delivery.attempt, `orderKey threw: ${reasonOf(error)}`));
-      }
-      const previous = chains.get(key) ?? settled;
-      const verdict = previous.then(() => handle(parsed.event, delivery));
-      chains.set(key, verdict);
-      void verdict.then(() => {
-        if (chains.get(key) === verdict) chains.delete(key);
+    async run(deliveries) {
+      const verdicts: Verdict[] = [];
+      const events: E[] = [];
+      const at: number[] = [];
+      deliveries.forEach((delivery, i) => {
+        const parsed = parseBody(delivery.body);
+        if (parsed.ok) {
+          events.push(parsed.event);
+          at.push(i);
+        } else {
+          verdicts[i] = {
+            action: 'dead_letter',
+            attempts: delivery.attempt,
+            reason: `malformed (${parsed.reason}): ${parsed.detail}`,
+          };
+        }
       });
-      return verdict;
+      await projectSplitting({ events, at }, deliveries, verdicts);
+      return verdicts;
     },
     abort(reason) {
+      aborted = reason;
       for (const controller of controllers) controller.abort(reason);
     },
   };

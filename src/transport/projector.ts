@@ -4,40 +4,47 @@ import type { StartOptions } from './transient-consumer.js';
 import type { TransportObserver } from './transport-observer.js';
 
 /**
- * What a handler found, inside its read-view transaction:
+ * What the projection found for one event, inside the batch's transaction:
  * - `applied` — the event's version was the next one; the change is committed;
  * - `duplicate` — that version (or a later one) is already there: nothing to do;
  * - `early` — its predecessor is not there yet: nothing was written; try later.
  */
 export type ProjectionOutcome = 'applied' | 'duplicate' | 'early';
 
+/**
+ * One event's result: an outcome, or an `Error` for an event that failed on
+ * its own (e.g. it contradicts what is stored) while the rest of its batch
+ * committed. A failure is retried like `early`, then dead-lettered.
+ */
+export type ProjectionResult = ProjectionOutcome | Error;
+
 export interface ProjectionContext {
-  /** Aborts when the handler's time is up or the projector closes: roll back. */
+  /** Aborts when the batch's time is up or the projector closes: roll back. */
   readonly signal: AbortSignal;
-  /** 1 on the first delivery of the event; grows with each retry. */
-  readonly attempt: number;
-  /** The broker delivered this copy before (a replica crashed before its ack). */
-  readonly redelivered: boolean;
-  readonly routingKey: string;
 }
 
-/** Anything with a `type` to pick its handler by. */
+/** Anything with a `type`, e.g. to pick a handler by. */
 export interface TypedEvent {
   readonly type: string;
 }
 
 /**
- * One handler per event type. Each compares the event's version with the
- * stored one and writes in the same transaction, so competing replicas and
- * redeliveries leave the read view right; it resolves only after the commit.
- * A throw is a failure, retried like `early`.
+ * Projects a batch of events, in delivery order, and resolves with one result
+ * per event, in the same order, only after the batch's commit. It compares
+ * each event's version with the stored one and writes in the same
+ * transaction, so competing replicas and redeliveries leave the read view
+ * right; versions of one key may arrive in any order within a batch. A
+ * throw fails the whole batch: the projector splits it and projects the
+ * halves, down to the one event that fails, so a poison message cannot fail
+ * its neighbours.
  */
-export type ProjectionHandlers<E extends TypedEvent> = {
-  readonly [K in E['type']]: (
-    event: Extract<E, { readonly type: K }>,
-    context: ProjectionContext,
-  ) => ProjectionOutcome | PromiseLike<ProjectionOutcome>;
-};
+export type BatchProjection<E extends TypedEvent> = (
+  events: readonly E[],
+  context: ProjectionContext,
+) => PromiseLike<readonly ProjectionResult[]>;
+
+/** The default of `retryDelaysMs`. */
+export const defaultRetryDelaysMs: readonly number[] = Object.freeze([50, 250, 1_000, 5_000]);
 
 /** What every projector is built from, on the broker or on the in-process bus. */
 export interface ProjectorOptions<E extends TypedEvent> {
@@ -49,32 +56,34 @@ export interface ProjectorOptions<E extends TypedEvent> {
    */
   readonly bindingKeys?: readonly string[];
   readonly parse: EventParser<E>;
-  readonly handlers: ProjectionHandlers<E>;
+  readonly project: BatchProjection<E>;
   /**
-   * Events with the same key are handled one at a time, in delivery order
-   * (e.g. `(event) => event.orderId`); different keys run side by side, up to
-   * `prefetch`.
-   * @default () => '' — one at a time
-   */
-  readonly orderKey?: (event: E) => string;
-  /**
-   * The waits before each retry of an event that came `early` or whose
-   * handler failed; after the last one it is dead-lettered. Its length is the
-   * number of retries, so an event is tried `retryDelaysMs.length + 1` times.
+   * The waits before each retry of an event that came `early` or failed;
+   * after the last one it is dead-lettered. Its length is the number of
+   * retries, so an event is tried `retryDelaysMs.length + 1` times.
    * @default [50, 250, 1000, 5000]
    */
   readonly retryDelaysMs?: readonly number[];
   /**
-   * A handler still running after this long has its signal aborted and
-   * counts as failed. Minimum: 1.
+   * A batch's projection still running after this long has its signal
+   * aborted, and the batch is split as for any failure. Minimum: 1.
    * @default 30000
    */
-  readonly handlerTimeoutMs?: number;
+  readonly projectTimeoutMs?: number;
   /**
-   * Deliveries held (and handled side by side, by `orderKey`) at once. Minimum: 1.
-   * @default 16
+   * Deliveries the broker hands over before the first is acknowledged: the
+   * window that the next batch accumulates in while one is projected.
+   * Minimum: 1.
+   * @default 500
    */
   readonly prefetch?: number;
+  /**
+   * The most events in one batch. When the projector is idle, a batch starts
+   * at once with whatever has arrived (no timer waits for more); while it is
+   * projected, the next one accumulates, up to this size. Minimum: 1.
+   * @default 250
+   */
+  readonly maxBatchSize?: number;
   readonly observer?: TransportObserver;
   /** @default a silent logger */
   readonly logger?: Logger;
@@ -82,7 +91,7 @@ export interface ProjectorOptions<E extends TypedEvent> {
 
 export interface ProjectorCloseOptions {
   /**
-   * Bounds the wait for the handlers in flight. When it aborts, their
+   * Bounds the wait for the batch in flight. When it aborts, its
    * deliveries are left unacknowledged, and the broker hands them to another
    * replica (or to this one, later): at-least-once, never lost.
    */
@@ -90,15 +99,15 @@ export interface ProjectorCloseOptions {
 }
 
 /**
- * The read side the gate waits for: at-least-once from a durable queue,
- * acknowledging only after the handler's transaction commits; duplicates
+ * The read side the gate waits for: at-least-once from a durable queue, in
+ * batches, acknowledging only after the batch's transaction commits; duplicates
  * ignored, early versions retried with a bound, and dead-lettered after the
  * last retry — never lost, never spinning.
  */
 export interface Projector {
   readonly consuming: boolean;
   start(options?: StartOptions): Promise<void>;
-  /** Stops taking deliveries, waits for the handlers in flight, then closes. Idempotent. */
+  /** Stops taking deliveries, waits for the batch in flight, then closes. Idempotent. */
   close(options?: ProjectorCloseOptions): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
 }

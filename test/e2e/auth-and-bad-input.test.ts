@@ -1,6 +1,6 @@
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { amqpUrl, openAdmin, uniqueName, type Admin } from '../utils/amqp.js';
+import { amqpUrl, openAdmin, uniqueName, type Admin, projectorQueues } from '../utils/amqp.js';
 import { collectPokes, query, token, wsClient } from '../utils/graphql-client.js';
 import { createDatabase, killAll, metric, startService, type ServiceProcess } from '../utils/service.js';
 import { waitFor } from '../utils/wait-for.js';
@@ -37,7 +37,7 @@ describe('auth and bad input, end to end', () => {
     killAll();
     expect(exit.code).toBe(0);
     expect(service.logs.filter((log) => (log['level'] as number) >= 50)).toEqual([]);
-    await admin.deleteQueues([`${exchange}.orders-projector`, `${exchange}.orders-projector.dlq`]);
+    await admin.deleteQueues(projectorQueues(`${exchange}.orders-projector`));
     await admin.deleteExchange(exchange);
     await admin.close();
     await database.drop();

@@ -4,7 +4,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { randomUUID } from 'node:crypto';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { amqpUrl, openAdmin, uniqueName, type Admin } from '../utils/amqp.js';
+import { amqpUrl, openAdmin, uniqueName, type Admin, projectorQueues } from '../utils/amqp.js';
 import { token } from '../utils/graphql-client.js';
 import { createDatabase, killAll, startService, type ServiceProcess } from '../utils/service.js';
 
@@ -89,7 +89,7 @@ describe('the demo page in Chromium', () => {
     const exit = await service.stop();
     killAll();
     expect(exit.code).toBe(0);
-    await admin.deleteQueues([`${exchange}.orders-projector`, `${exchange}.orders-projector.dlq`]);
+    await admin.deleteQueues(projectorQueues(`${exchange}.orders-projector`));
     await admin.deleteExchange(exchange);
     await admin.close();
     await database.drop();

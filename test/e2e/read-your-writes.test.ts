@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openAdmin, uniqueName, amqpUrl, type Admin } from '../utils/amqp.js';
+import { openAdmin, uniqueName, amqpUrl, type Admin, projectorQueues } from '../utils/amqp.js';
 import { query, token, type Poke, type collectPokes } from '../utils/graphql-client.js';
 import { createDatabase, killAll, startService, subscribeOn, type ServiceProcess } from '../utils/service.js';
 import { waitFor } from '../utils/wait-for.js';
@@ -30,7 +30,7 @@ describe('read-your-writes, end to end', () => {
     const exits = await Promise.all(replicas.map((r) => r.stop()));
     killAll();
     for (const exit of exits) expect(exit.code).toBe(0);
-    await admin.deleteQueues([`${exchange}.orders-projector`, `${exchange}.orders-projector.dlq`]);
+    await admin.deleteQueues(projectorQueues(`${exchange}.orders-projector`));
     await admin.deleteExchange(exchange);
     await admin.close();
     await database.drop();

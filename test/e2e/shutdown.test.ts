@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { amqpUrl, openAdmin, uniqueName, type Admin } from '../utils/amqp.js';
+import { amqpUrl, openAdmin, uniqueName, type Admin, projectorQueues } from '../utils/amqp.js';
 import { collectPokes, query, token, wsClient } from '../utils/graphql-client.js';
 import { createDatabase, killAll, metric, startService } from '../utils/service.js';
 import { waitFor } from '../utils/wait-for.js';
@@ -16,7 +16,7 @@ describe('graceful shutdown, end to end', () => {
 
   afterAll(async () => {
     killAll();
-    await admin.deleteQueues([`${exchange}.orders-projector`, `${exchange}.orders-projector.dlq`]);
+    await admin.deleteQueues(projectorQueues(`${exchange}.orders-projector`));
     await admin.deleteExchange(exchange);
     await admin.close();
     await database.drop();

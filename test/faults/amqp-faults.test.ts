@@ -136,8 +136,7 @@ async function startProjector(queue: string): Promise<MemoryReadView> {
     queue,
     bindingKeys: ['orders.*'],
     parse,
-    handlers: view.handlers,
-    orderKey: (event) => event.orderId,
+    project: view.project,
     retryDelaysMs: [20, 20, 20, 20, 20],
     reconnect,
   });

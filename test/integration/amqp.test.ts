@@ -143,7 +143,7 @@ describe('the AMQP components', () => {
         exchange,
         queue,
         parse,
-        handlers: view.handlers,
+        project: view.project,
         retryDelaysMs: [10],
       }),
       createAmqpPublisher<OrderEvent>({ url: amqpUrl, exchange, routingKey: orderRoutingKey }),
@@ -165,7 +165,7 @@ describe('the AMQP components', () => {
       await release.promise;
     };
     const observer = transportRecorder();
-    const options = { url: amqpUrl, exchange, queue, parse, handlers: view.handlers, retryDelaysMs: [10] };
+    const options = { url: amqpUrl, exchange, queue, parse, project: view.project, retryDelaysMs: [10] };
     const projector = createAmqpProjector<OrderEvent>({ ...options, observer });
     await projector.start();
     expect(projector.consuming).toBe(true);

@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { commitChannel, decodeCommitNotice } from '../../src/orders/commit-notice.js';
 import { InvalidOrderEventError, ReadViewClosedError, ReadViewStartError } from '../../src/orders/errors.js';
 import {
   createReadView,
@@ -235,6 +236,63 @@ describe.each(backends)('read view on $name', ({ start, drop }) => {
     ]);
   });
 
+  it('applies a batch mixing orders, duplicates and versions out of order in one call', async () => {
+    const a = fresh();
+    const b = fresh();
+    const c = fresh();
+    await view.apply(placed(c));
+    const results = await view.applyBatch([
+      statusChanged(a, 2, 'PAID', 20),
+      placed(b, 5),
+      statusChanged(a, 3, 'SHIPPED'),
+      placed(a, 10),
+      placed(a, 10),
+      removed(b, 2),
+      statusChanged(c, 3, 'PAID'),
+      placed(c),
+      statusChanged(a, 3, 'SHIPPED'),
+    ]);
+    expect(results).toEqual([
+      'applied',
+      'applied',
+      'applied',
+      'applied',
+      'duplicate',
+      'applied',
+      'early',
+      'duplicate',
+      'duplicate',
+    ]);
+    expect(await view.order(a.orderId)).toMatchObject({
+      status: 'SHIPPED',
+      total: 20,
+      version: 3,
+      updatedAt: at(3),
+    });
+    expect(await view.orderState(b.orderId)).toEqual({ version: 2, removed: true });
+    expect(await view.order(b.orderId)).toBeNull();
+    expect(await view.orderState(c.orderId)).toEqual({ version: 1, removed: false });
+    expect(await view.applyBatch([])).toEqual([]);
+  });
+
+  it("fails only the event that contradicts its order's history; the rest of the batch commits", async () => {
+    const ids = fresh();
+    const other = fresh();
+    await view.apply(placed(ids));
+    const thief = { ...statusChanged(ids, 2, 'PAID'), companyId: 'another-company' };
+    const [stolen, misplaced, fine, after] = await view.applyBatch([
+      thief,
+      { ...placed(other), version: 2 },
+      placed(other),
+      statusChanged(ids, 3, 'PAID'),
+    ]);
+    expect(stolen).toBeInstanceOf(InvalidOrderEventError);
+    expect(misplaced).toBeInstanceOf(InvalidOrderEventError);
+    expect([fine, after]).toEqual(['applied', 'early']);
+    expect(await view.orderState(ids.orderId)).toEqual({ version: 1, removed: false });
+    expect(await view.orderState(other.orderId)).toEqual({ version: 1, removed: false });
+  });
+
   it('rejects a call whose signal has already aborted with its reason', async () => {
     const controller = new AbortController();
     controller.abort(new Error('budget spent'));
@@ -460,6 +518,64 @@ describe('read view replicas on one PostgreSQL', () => {
         removed: last.type === 'OrderRemoved',
       });
     }
+  });
+
+  it('converges without a deadlock when two replicas apply overlapping batches in opposite orders', async () => {
+    const streams = Array.from({ length: 30 }, () => {
+      const ids = fresh();
+      return [placed(ids), statusChanged(ids, 2, 'PAID'), statusChanged(ids, 3, 'SHIPPED')];
+    });
+    const events = streams.flat();
+    const [fromA, fromB] = await Promise.all([a.applyBatch(events), b.applyBatch([...events].reverse())]);
+    const outcomes = [...fromA, ...fromB];
+    expect(outcomes.filter((outcome) => outcome === 'applied')).toHaveLength(events.length);
+    expect(outcomes.filter((outcome) => outcome === 'duplicate')).toHaveLength(events.length);
+    for (const [first] of streams) {
+      expect(await a.orderState(first?.orderId ?? '')).toEqual({ version: 3, removed: false });
+    }
+  });
+
+  it("announces each order's newest committed version on the commit channel, only after the commit", async () => {
+    const listener = await connect();
+    opened({ close: () => listener.end() });
+    const payloads: string[] = [];
+    listener.on('notification', (message) => {
+      if (message.channel === commitChannel(schema)) payloads.push(message.payload ?? '');
+    });
+    await listener.query(`LISTEN "${commitChannel(schema)}"`);
+    const ids = fresh();
+    const other = fresh();
+    await a.applyBatch([placed(other)]);
+    await waitFor('the first notice', () => payloads.length === 1);
+    await blocker.query('BEGIN');
+    await blocker.query(`SELECT 1 FROM "${schema}".orders WHERE id = $1 FOR UPDATE`, [other.orderId]);
+    const applying = a.applyBatch([
+      placed(ids),
+      statusChanged(ids, 2, 'PAID'),
+      placed(other),
+      statusChanged(other, 2, 'PAID'),
+      statusChanged(ids, 4, 'PAID'),
+    ]);
+    await waitFor(
+      'the batch to wait for the row lock',
+      async () => (await lockWaiters(watcher, schema)) === 1,
+    );
+    // Nothing is announced while the batch waits, nor for what it has not committed.
+    await listener.query('SELECT 1');
+    expect(payloads).toHaveLength(1);
+    await blocker.query('COMMIT');
+    expect(await applying).toEqual(['applied', 'applied', 'duplicate', 'applied', 'early']);
+    await waitFor('the batch notice', () => payloads.length === 2);
+    const notices = payloads.flatMap((payload) => decodeCommitNotice(payload) ?? []);
+    expect(notices).toEqual([
+      { companyId: other.companyId, orderId: other.orderId, version: 1 },
+      { companyId: ids.companyId, orderId: ids.orderId, version: 2 },
+      { companyId: other.companyId, orderId: other.orderId, version: 2 },
+    ]);
+    // A batch that changes nothing announces nothing.
+    await a.applyBatch([placed(ids)]);
+    await listener.query('SELECT 1');
+    expect(payloads).toHaveLength(2);
   });
 
   it('rolls back an apply whose signal aborts while it waits for the row', async () => {

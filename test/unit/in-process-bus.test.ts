@@ -34,7 +34,7 @@ describe('the in-process bus', () => {
     const view = new MemoryReadView();
     const counts = [transportRecorder(), transportRecorder()];
     for (const observer of counts) {
-      await bus.createProjector<OrderEvent>({ queue: 'q', parse, handlers: view.handlers, observer }).start();
+      await bus.createProjector<OrderEvent>({ queue: 'q', parse, project: view.project, observer }).start();
     }
     const publisher = bus.createPublisher<OrderEvent>({ routingKey: orderRoutingKey });
     for (let i = 0; i < 10; i++) await publisher.publish(orderEvent({ orderId: `o${i}` }));
@@ -42,14 +42,27 @@ describe('the in-process bus', () => {
     expect(counts.map((c) => c.count('applied'))).toEqual([5, 5]);
   });
 
+  it('projects what arrived together as one batch, up to maxBatchSize', async () => {
+    bus = createInProcessBus();
+    const view = new MemoryReadView();
+    await bus
+      .createProjector<OrderEvent>({ queue: 'q', parse, project: view.project, maxBatchSize: 3 })
+      .start();
+    for (let i = 0; i < 5; i++) {
+      bus.publishRaw('orders.placed', Buffer.from(JSON.stringify(orderEvent({ orderId: `b${i}` }))));
+    }
+    await waitFor('five applied', () => view.applied.length === 5);
+    expect(view.batches).toEqual([3, 2]);
+  });
+
   it('keeps what a queue receives while no projector is attached', async () => {
     bus = createInProcessBus();
     const view = new MemoryReadView();
-    const first = bus.createProjector<OrderEvent>({ queue: 'q', parse, handlers: view.handlers });
+    const first = bus.createProjector<OrderEvent>({ queue: 'q', parse, project: view.project });
     await first.start();
     await first.close();
     bus.publishRaw('orders.placed', Buffer.from(JSON.stringify(orderEvent({ orderId: 'kept' }))));
-    await bus.createProjector<OrderEvent>({ queue: 'q', parse, handlers: view.handlers }).start();
+    await bus.createProjector<OrderEvent>({ queue: 'q', parse, project: view.project }).start();
     await waitFor('the kept event', () => view.versions.get('kept') === 1);
   });
 
@@ -61,7 +74,7 @@ describe('the in-process bus', () => {
       .createProjector<OrderEvent>({
         queue: 'q',
         parse,
-        handlers: view.handlers,
+        project: view.project,
         observer,
         retryDelaysMs: [60_000],
       })

@@ -2,123 +2,135 @@ import { describe, expect, it } from 'vitest';
 import {
   createEventParser,
   orderEventSchema,
+  type BatchProjection,
   type OrderEvent,
-  type ProjectionOutcome,
+  type ProjectionResult,
 } from '../../src/index.js';
 import { createProjectionRunner, type Delivery } from '../../src/transport/projection-runner.js';
-import { deferred } from '../utils/deferred.js';
 import { MemoryReadView, orderEvent } from '../utils/orders.js';
 
 const parse = createEventParser({ schema: orderEventSchema });
 const delivery = (event: unknown, attempt = 1): Delivery => ({
-  body: Buffer.from(JSON.stringify(event)),
+  body: Buffer.from(typeof event === 'string' ? event : JSON.stringify(event)),
   routingKey: 'orders.placed',
   attempt,
   redelivered: false,
 });
 
+function runnerWith(project: BatchProjection<OrderEvent>, extra: { projectTimeoutMs?: number } = {}) {
+  return createProjectionRunner<OrderEvent>({ queue: 'q', parse, project, ...extra }, 'test');
+}
+
 describe('the projection runner', () => {
   it('retries an early version with the next delay, then dead-letters it after the last', async () => {
     const view = new MemoryReadView();
     const runner = createProjectionRunner<OrderEvent>(
-      { queue: 'q', parse, handlers: view.handlers, retryDelaysMs: [10, 30] },
+      { queue: 'q', parse, project: view.project, retryDelaysMs: [10, 30] },
       'test',
     );
     const early = orderEvent({ orderId: 'o1', version: 2 });
-    expect(await runner.run(delivery(early, 1))).toMatchObject({ action: 'retry', attempt: 2, delayMs: 10 });
-    expect(await runner.run(delivery(early, 2))).toMatchObject({ action: 'retry', attempt: 3, delayMs: 30 });
-    expect(await runner.run(delivery(early, 3))).toMatchObject({ action: 'dead_letter', attempts: 3 });
+    expect(await runner.run([delivery(early, 1)])).toMatchObject([
+      { action: 'retry', attempt: 2, delayMs: 10 },
+    ]);
+    expect(await runner.run([delivery(early, 2)])).toMatchObject([
+      { action: 'retry', attempt: 3, delayMs: 30 },
+    ]);
+    expect(await runner.run([delivery(early, 3)])).toMatchObject([{ action: 'dead_letter', attempts: 3 }]);
     expect(runner.retryDelays).toEqual([10, 30]);
   });
 
-  it('handles the events of one key one at a time, in delivery order, and other keys side by side', async () => {
-    const gates = new Map([
-      ['a1', deferred()],
-      ['b1', deferred()],
+  it('projects a batch in one call and gives each delivery its own verdict, in order', async () => {
+    const view = new MemoryReadView();
+    const runner = runnerWith(view.project);
+    const first = orderEvent({ orderId: 'a' });
+    const verdicts = await runner.run([
+      delivery(first),
+      delivery('not json'),
+      delivery(first),
+      delivery(orderEvent({ orderId: 'b', version: 3, type: 'OrderRemoved' })),
     ]);
-    const started: string[] = [];
-    const handler = async (event: OrderEvent): Promise<ProjectionOutcome> => {
-      started.push(`${event.orderId}@${event.version}`);
-      await gates.get(`${event.orderId}${event.version}`)?.promise;
-      return 'applied';
-    };
-    const runner = createProjectionRunner<OrderEvent>(
-      {
-        queue: 'q',
-        parse,
-        handlers: { OrderPlaced: handler, OrderStatusChanged: handler, OrderRemoved: handler },
-        orderKey: (event) => event.orderId,
-      },
-      'test',
-    );
-    const a1 = runner.run(delivery(orderEvent({ orderId: 'a', version: 1 })));
-    const a2 = runner.run(delivery(orderEvent({ orderId: 'a', version: 2 })));
-    const b1 = runner.run(delivery(orderEvent({ orderId: 'b', version: 1 })));
-    await new Promise((resolve) => setImmediate(resolve));
-    expect(started).toEqual(['a@1', 'b@1']);
-    gates.get('a1')?.resolve();
-    await a1;
-    await a2;
-    expect(started).toEqual(['a@1', 'b@1', 'a@2']);
-    gates.get('b1')?.resolve();
-    expect(await b1).toEqual({ action: 'ack', outcome: 'applied' });
+    expect(view.batches).toEqual([3]);
+    expect(verdicts).toMatchObject([
+      { action: 'ack', outcome: 'applied' },
+      { action: 'dead_letter', attempts: 1, reason: expect.stringMatching(/^malformed/) as unknown },
+      { action: 'ack', outcome: 'duplicate' },
+      { action: 'retry', attempt: 2 },
+    ]);
   });
 
-  it('aborts a handler that outlives its timeout and counts it as failed', async () => {
-    let signal: AbortSignal | undefined;
-    const handler = (_event: OrderEvent, context: { signal: AbortSignal }): Promise<ProjectionOutcome> => {
-      signal = context.signal;
-      return new Promise(() => undefined);
-    };
-    const runner = createProjectionRunner<OrderEvent>(
-      {
-        queue: 'q',
-        parse,
-        handlers: { OrderPlaced: handler, OrderStatusChanged: handler, OrderRemoved: handler },
-        handlerTimeoutMs: 5,
-      },
-      'test',
+  it('fails only the event whose result is an error, and commits its neighbours', async () => {
+    const project: BatchProjection<OrderEvent> = (events) =>
+      Promise.resolve(
+        events.map((event) => (event.orderId === 'bad' ? new Error('contradicts') : 'applied')),
+      );
+    const verdicts = await runnerWith(project).run(
+      ['a', 'bad', 'b'].map((orderId) => delivery(orderEvent({ orderId }))),
     );
-    const verdict = await runner.run(delivery(orderEvent()));
+    expect(verdicts).toMatchObject([
+      { action: 'ack' },
+      { action: 'retry', reason: 'the projection failed: contradicts' },
+      { action: 'ack' },
+    ]);
+  });
+
+  it('splits a batch that throws down to the event that fails, keeping delivery order', async () => {
+    const calls: string[][] = [];
+    const project: BatchProjection<OrderEvent> = (events) => {
+      calls.push(events.map((event) => event.orderId));
+      if (events.some((event) => event.orderId === 'poison')) return Promise.reject(new Error('bad row'));
+      return Promise.resolve(events.map((): ProjectionResult => 'applied'));
+    };
+    const ids = ['a', 'b', 'poison', 'c', 'd'];
+    const verdicts = await runnerWith(project).run(ids.map((orderId) => delivery(orderEvent({ orderId }))));
+    expect(verdicts.map((verdict) => verdict.action)).toEqual(['ack', 'ack', 'retry', 'ack', 'ack']);
+    expect(verdicts[2]).toMatchObject({ reason: 'the projection failed: bad row' });
+    expect(calls).toEqual([ids, ['a', 'b', 'poison'], ['a', 'b'], ['poison'], ['c', 'd']]);
+  });
+
+  it('aborts a projection that outlives its timeout and counts it as failed', async () => {
+    let signal: AbortSignal | undefined;
+    const runner = runnerWith(
+      (_events, context) => {
+        signal = context.signal;
+        return new Promise(() => undefined);
+      },
+      { projectTimeoutMs: 5 },
+    );
+    const [verdict] = await runner.run([delivery(orderEvent())]);
     expect(verdict).toMatchObject({ action: 'retry', attempt: 2 });
-    expect(verdict.action === 'retry' && verdict.reason).toContain('longer than 5 ms');
+    expect(verdict?.action === 'retry' && verdict.reason).toContain('longer than 5 ms');
     expect(signal?.aborted).toBe(true);
   });
 
-  it('counts a handler that returns something else as failed', async () => {
-    const handler = (): ProjectionOutcome => 'done' as ProjectionOutcome;
-    const runner = createProjectionRunner<OrderEvent>(
-      {
-        queue: 'q',
-        parse,
-        handlers: { OrderPlaced: handler, OrderStatusChanged: handler, OrderRemoved: handler },
-      },
-      'test',
-    );
-    expect(await runner.run(delivery(orderEvent()))).toMatchObject({
-      action: 'retry',
-      reason: 'the handler returned "done"',
-    });
+  it('counts a result that is not an outcome, or a wrong number of results, as failed', async () => {
+    const odd = runnerWith(() => Promise.resolve(['done' as ProjectionResult]));
+    expect(await odd.run([delivery(orderEvent())])).toMatchObject([
+      { action: 'retry', reason: 'the projection returned "done"' },
+    ]);
+    const short = runnerWith(() => Promise.resolve([]));
+    expect(await short.run([delivery(orderEvent())])).toMatchObject([
+      { action: 'retry', reason: 'the projection failed: the projection returned 0 results for 1 events' },
+    ]);
   });
 
-  it('aborts every handler in flight on a forced close', async () => {
-    const handler = (_event: OrderEvent, context: { signal: AbortSignal }): Promise<ProjectionOutcome> =>
-      new Promise((_resolve, reject) => {
-        context.signal.addEventListener('abort', () => {
-          reject(context.signal.reason as Error);
-        });
-      });
-    const runner = createProjectionRunner<OrderEvent>(
-      {
-        queue: 'q',
-        parse,
-        handlers: { OrderPlaced: handler, OrderStatusChanged: handler, OrderRemoved: handler },
-      },
-      'test',
+  it('aborts the projection in flight on a forced close and projects nothing more', async () => {
+    let calls = 0;
+    const runner = runnerWith(
+      (_events, context) =>
+        new Promise((_resolve, reject) => {
+          calls++;
+          context.signal.addEventListener('abort', () => {
+            reject(context.signal.reason as Error);
+          });
+        }),
     );
-    const verdict = runner.run(delivery(orderEvent()));
+    const verdicts = runner.run([delivery(orderEvent()), delivery(orderEvent())]);
     await new Promise((resolve) => setImmediate(resolve));
     runner.abort(new Error('closing'));
-    expect(await verdict).toMatchObject({ action: 'retry', reason: 'the handler failed: closing' });
+    expect(await verdicts).toMatchObject([
+      { action: 'retry', reason: 'the projection failed: closing' },
+      { action: 'retry', reason: 'the projection failed: closing' },
+    ]);
+    expect(calls).toBe(1);
   });
 });

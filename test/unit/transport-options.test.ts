@@ -15,7 +15,7 @@ import { MemoryReadView } from '../utils/orders.js';
 const url = 'amqp://guest:guest@127.0.0.1:5672';
 const parse = createEventParser({ schema: orderEventSchema });
 const map = (): [] => [];
-const handlers = new MemoryReadView().handlers;
+const project = new MemoryReadView().project;
 
 describe('the transport factories', () => {
   it('reject a bad connection option with a TypeError that names it', () => {
@@ -51,13 +51,13 @@ describe('the transport factories', () => {
 
   it('reject a bad projector option', () => {
     const projector = (extra: object) => () =>
-      createAmqpProjector<OrderEvent>({ url, queue: 'q', parse, handlers, ...extra });
+      createAmqpProjector<OrderEvent>({ url, queue: 'q', parse, project, ...extra });
     expect(projector({ queue: '' })).toThrow(/`queue`/);
-    expect(projector({ handlers: undefined })).toThrow(/`handlers`/);
-    expect(projector({ orderKey: 'orderId' })).toThrow(/`orderKey`/);
+    expect(projector({ project: undefined })).toThrow(/`project`/);
+    expect(projector({ maxBatchSize: 0 })).toThrow(/`maxBatchSize`/);
     expect(projector({ retryDelaysMs: 100 })).toThrow(/`retryDelaysMs`/);
     expect(projector({ retryDelaysMs: [100, 0] })).toThrow(/`retryDelaysMs\[1\]`/);
-    expect(projector({ handlerTimeoutMs: 0 })).toThrow(/`handlerTimeoutMs`/);
+    expect(projector({ projectTimeoutMs: 0 })).toThrow(/`projectTimeoutMs`/);
     expect(projector({ prefetch: 1.5 })).toThrow(/`prefetch`/);
     expect(projector({ deadLetterQueue: '' })).toThrow(/`deadLetterQueue`/);
   });
@@ -76,7 +76,7 @@ describe('the transport factories', () => {
       /`bindingKeys`/,
     );
     expect(() =>
-      bus.createProjector<OrderEvent>({ queue: 'q', parse, handlers, retryDelaysMs: [-1] }),
+      bus.createProjector<OrderEvent>({ queue: 'q', parse, project, retryDelaysMs: [-1] }),
     ).toThrow(/`retryDelaysMs\[0\]`/);
   });
 });

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { connect, type ChannelModel, type ConfirmChannel, type Options } from 'amqplib';
+import { defaultRetryDelaysMs, retryQueueName } from '../../src/index.js';
 
 /** The broker of the integration tests; an unreachable one fails them. */
 export const amqpUrl = process.env['AMQP_URL'] ?? 'amqp://guest:guest@127.0.0.1:5672';
@@ -17,6 +18,16 @@ export function uniqueName(prefix: string): string {
 }
 
 /**
+ * Every queue a projector on `queue` declares: its work queue, one retry
+ * queue per delay and its dead-letter queue. None is bound to the exchange
+ * the test deletes, so each must be deleted by name.
+ */
+export function projectorQueues(queue: string, retryDelaysMs = defaultRetryDelaysMs): string[] {
+  const retries = [...new Set(retryDelaysMs)].map((delayMs) => retryQueueName(queue, delayMs));
+  return [queue, `${queue}.dlq`, ...retries];
+}
+
+/**
  * A plain amqplib connection for what a test does beside the code under
  * test: raw publishes, reading a dead-letter queue, deleting what it made.
  */
@@ -24,6 +35,8 @@ export interface Admin {
   publish(exchange: string, routingKey: string, body: Uint8Array, options?: Options.Publish): Promise<void>;
   /** Takes every message waiting in `queue`. */
   drain(queue: string): Promise<{ body: Buffer; headers: Record<string, unknown> }[]>;
+  /** Messages in `queue` not yet handed to a consumer. */
+  ready(queue: string): Promise<number>;
   deleteQueues(names: readonly string[]): Promise<void>;
   deleteExchange(name: string): Promise<void>;
   close(): Promise<void>;
@@ -55,6 +68,9 @@ export async function openAdmin(url = amqpUrl): Promise<Admin> {
         if (message === false) return messages;
         messages.push({ body: message.content, headers: { ...(message.properties.headers ?? {}) } });
       }
+    },
+    async ready(queue) {
+      return (await channel.checkQueue(queue)).messageCount;
     },
     async deleteQueues(names) {
       for (const name of names) await channel.deleteQueue(name).catch(fresh);

@@ -1,10 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type {
-  OrderEvent,
-  ProjectionHandlers,
-  ProjectionOutcome,
-  ProjectionContext,
-} from '../../src/index.js';
+import type { BatchProjection, OrderEvent, ProjectionOutcome, ProjectionContext } from '../../src/index.js';
 
 /** The poke of the tests: `orderId` null for a resync. */
 export interface Poke {
@@ -46,8 +41,8 @@ export interface Applied {
 }
 
 /**
- * A read view in memory, with the handlers a service would write: apply a
- * version only when it is the next one.
+ * A read view in memory, with the projection a service would write: apply a
+ * version only when it is the next one, each event of a batch in turn.
  */
 export class MemoryReadView {
   readonly versions = new Map<string, number>();
@@ -55,13 +50,17 @@ export class MemoryReadView {
   readonly contexts: ProjectionContext[] = [];
   /** Runs before the write; a test can make it throw or wait. */
   before: (event: OrderEvent, context: ProjectionContext) => void | Promise<void> = () => undefined;
-  /** Runs after the write, before the handler resolves ("before the ack"). */
+  /** Runs after the write, before the projection resolves ("before the ack"). */
   after: (event: OrderEvent) => void | Promise<void> = () => undefined;
 
-  readonly handlers: ProjectionHandlers<OrderEvent> = {
-    OrderPlaced: (event, context) => this.#apply(event, context),
-    OrderStatusChanged: (event, context) => this.#apply(event, context),
-    OrderRemoved: (event, context) => this.#apply(event, context),
+  /** The batches projected, by their sizes. */
+  readonly batches: number[] = [];
+
+  readonly project: BatchProjection<OrderEvent> = async (events, context) => {
+    this.batches.push(events.length);
+    const results: ProjectionOutcome[] = [];
+    for (const event of events) results.push(await this.#apply(event, context));
+    return results;
   };
 
   async #apply(event: OrderEvent, context: ProjectionContext): Promise<ProjectionOutcome> {
