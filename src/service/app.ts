@@ -173,6 +173,7 @@ async function build(
   const yoga = createGraphQLServer({
     authenticate,
     logger,
+    limits: config.operationLimits,
     services: { reader: readView, writer: createOrderWriter({ ledger, publisher }), ordersChanged },
   });
   const demoPage = createDemoPage({ logger });

@@ -1,4 +1,5 @@
 // The environment is `unknown` until this parser has run; inside, Config carries the guarantees.
+import { defaultOperationLimits, type OperationLimits } from './operation-limits.js';
 
 export interface Config {
   readonly port: number;
@@ -16,6 +17,8 @@ export interface Config {
   readonly allowedOrigins: readonly string[] | undefined;
   /** How long a graceful shutdown may take before the process exits anyway. */
   readonly shutdownTimeoutMs: number;
+  /** What one GraphQL operation may ask for (`MAX_OPERATION_*`). */
+  readonly operationLimits: Required<OperationLimits>;
 }
 
 /** Signs development tokens only: never use it in production. */
@@ -81,5 +84,11 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env): Config {
       .map((origin) => origin.trim())
       .filter(Boolean),
     shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
+    operationLimits: {
+      maxTokens: integer(env, 'MAX_OPERATION_TOKENS', defaultOperationLimits.maxTokens, 1, 1_000_000),
+      maxAliases: integer(env, 'MAX_OPERATION_ALIASES', defaultOperationLimits.maxAliases, 0, 1_000_000),
+      maxDepth: integer(env, 'MAX_OPERATION_DEPTH', defaultOperationLimits.maxDepth, 1, 1_000),
+      maxCost: integer(env, 'MAX_OPERATION_COST', defaultOperationLimits.maxCost, 1, 1_000_000_000),
+    },
   };
 }

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { useSharedSubscriptionExecution } from '../graphql/shared-subscription-plugin.js';
 import type { Principal } from './auth.js';
 import type { GraphQLContext } from './context.js';
+import { operationLimitPlugins, type OnOperationRefused, type OperationLimits } from './operation-limits.js';
 import { resolvers } from './resolvers.js';
 
 const schemaDir = new URL('../../schema/', import.meta.url);
@@ -26,6 +27,10 @@ export interface GraphQLOptions {
    * @default 65536
    */
   readonly maxBodyBytes?: number;
+  /** What one operation may ask for, over HTTP, SSE and WebSocket alike. @default defaultOperationLimits */
+  readonly limits?: OperationLimits;
+  /** Called for every operation a limit refuses. @default nothing */
+  readonly onRefused?: OnOperationRefused;
 }
 
 /** The context yoga starts from: the HTTP request, or graphql-ws's principal. */
@@ -36,7 +41,7 @@ interface ServerContext {
 export type GraphQLServer = YogaServerInstance<ServerContext, GraphQLContext>;
 
 export function createGraphQLServer(options: GraphQLOptions): GraphQLServer {
-  const { authenticate, services, logger, maxBodyBytes = 65_536 } = options;
+  const { authenticate, services, logger, maxBodyBytes = 65_536, limits, onRefused } = options;
   /** Principals of HTTP requests, verified before yoga parses anything. */
   const principals = new WeakMap<Request, Principal>();
 
@@ -63,13 +68,15 @@ export function createGraphQLServer(options: GraphQLOptions): GraphQLServer {
     schema: createSchema<GraphQLContext>({ typeDefs: loadTypeDefs(), resolvers: resolvers as never }),
     graphqlEndpoint: '/graphql',
     landingPage: false,
+    // Checks the body as it streams in, whatever the framing: a chunked body has no Content-Length.
+    maxRequestBodySize: maxBodyBytes,
     logging: {
       debug: (...args) => logger.debug({ args }, 'yoga'),
       info: (...args) => logger.info({ args }, 'yoga'),
       warn: (...args) => logger.warn({ args }, 'yoga'),
       error: (...args) => logger.error({ args }, 'yoga'),
     },
-    plugins: [httpAuth, useSharedSubscriptionExecution()],
+    plugins: [httpAuth, ...operationLimitPlugins(limits, onRefused), useSharedSubscriptionExecution()],
     context: (initial) => {
       // graphql-ws brings its principal from connection_init and has no fetch Request.
       const request = initial.request as Request | undefined;
