@@ -32,6 +32,7 @@ import type { Config } from './config.js';
 import { createDemoPage } from './demo-page.js';
 import { createGraphQLServer } from './graphql.js';
 import { createHttpRoutes } from './http.js';
+import { createInternalErrors } from './internal-errors.js';
 import { attachWebSocket, type WebSocketEndpoint } from './websocket.js';
 
 /** The durable queue every replica's projector shares: one per exchange, so deployments never mix. */
@@ -170,9 +171,13 @@ async function build(
 
   const authenticator = createAuthenticator({ secret: config.authSecret });
   const authenticate = (authorization: unknown) => authenticator.authenticate(authorization);
+  const internalErrors = createInternalErrors({ logger, masked: config.production });
   const yoga = createGraphQLServer({
     authenticate,
     logger,
+    internalErrors,
+    introspection: config.introspection,
+    graphiql: config.graphiql,
     limits: config.operationLimits,
     services: { reader: readView, writer: createOrderWriter({ ledger, publisher }), ordersChanged },
   });
@@ -192,7 +197,7 @@ async function build(
   );
   const webSocket: WebSocketEndpoint = attachWebSocket(
     server,
-    { yoga, authenticate, logger },
+    { yoga, authenticate, logger, internalErrors },
     { allowedOrigins: config.allowedOrigins },
   );
   await listen(server, config.port);

@@ -17,6 +17,12 @@ export interface Config {
   readonly allowedOrigins: readonly string[] | undefined;
   /** How long a graceful shutdown may take before the process exits anyway. */
   readonly shutdownTimeoutMs: number;
+  /** `NODE_ENV=production`: internal errors masked, AUTH_SECRET required, introspection and GraphiQL off by default. */
+  readonly production: boolean;
+  /** `GRAPHQL_INTROSPECTION`; default: on except in production. */
+  readonly introspection: boolean;
+  /** `GRAPHIQL`; default: on except in production. */
+  readonly graphiql: boolean;
   /** What one GraphQL operation may ask for (`MAX_OPERATION_*`). */
   readonly operationLimits: Required<OperationLimits>;
 }
@@ -64,8 +70,22 @@ function url(env: NodeJS.ProcessEnv, name: string, protocols: readonly string[])
   return raw;
 }
 
+function flag(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
+  const raw = text(env, name);
+  if (raw === undefined) return fallback;
+  if (raw === 'true' || raw === '1') return true;
+  if (raw === 'false' || raw === '0') return false;
+  throw new ConfigError(`Expected ${name} to be true or false, got "${raw}"`);
+}
+
 export function parseConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const production = text(env, 'NODE_ENV') === 'production';
   const secret = text(env, 'AUTH_SECRET');
+  if (production && secret === undefined) {
+    throw new ConfigError(
+      'AUTH_SECRET is required with NODE_ENV=production (the development secret is public)',
+    );
+  }
   if (secret !== undefined && Buffer.byteLength(secret) < 32) {
     throw new ConfigError('Expected AUTH_SECRET to be at least 32 bytes (HS256 needs a 256-bit key)');
   }
@@ -84,6 +104,9 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env): Config {
       .map((origin) => origin.trim())
       .filter(Boolean),
     shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
+    production,
+    introspection: flag(env, 'GRAPHQL_INTROSPECTION', !production),
+    graphiql: flag(env, 'GRAPHIQL', !production),
     operationLimits: {
       maxTokens: integer(env, 'MAX_OPERATION_TOKENS', defaultOperationLimits.maxTokens, 1, 1_000_000),
       maxAliases: integer(env, 'MAX_OPERATION_ALIASES', defaultOperationLimits.maxAliases, 0, 1_000_000),

@@ -8,17 +8,17 @@ export interface WsExtra {
   readonly request: IncomingMessage;
 }
 
-/** Longest close reason the protocol allows (123 bytes), for a reason made of an error message. */
-function closeReason(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
-  return Buffer.byteLength(message) > 123 ? 'Internal server error' : message;
+/** A close reason within the protocol's 123 bytes. */
+function fitReason(reason: string): string {
+  return Buffer.byteLength(reason) > 123 ? 'Internal server error' : reason;
 }
 
 /**
  * graphql-ws's server over a `ws` server, as `graphql-ws/use/ws` does it, but
  * without an `async` message listener: that listener's frame would keep each
  * `subscribe` message's buffer alive for as long as its subscription lasts.
- * Returns the disposer: it closes every socket with 1001 and the server.
+ * `onInternalError` logs an error that breaks a socket and returns its close
+ * reason (4500). Returns the disposer: it closes every socket with 1001 and the server.
  */
 export function serveGraphQLWs<
   P extends Record<PropertyKey, unknown> | undefined,
@@ -27,16 +27,18 @@ export function serveGraphQLWs<
   options: ServerOptions<P, WsExtra & Partial<E>>,
   wss: WebSocketServer,
   keepAliveMs: number,
+  onInternalError: (error: unknown) => string,
 ): { dispose(): Promise<void> } {
   const server = makeServer(options);
   wss.options.handleProtocols = handleProtocols;
   wss.once('error', (error) => {
-    for (const client of wss.clients) client.close(CloseCode.InternalServerError, closeReason(error));
+    const reason = fitReason(onInternalError(error));
+    for (const client of wss.clients) client.close(CloseCode.InternalServerError, reason);
   });
   wss.on('connection', (socket: WebSocket, request: IncomingMessage) => {
     // One per socket, not one per message: a subscription's handler stays pending as long as it does.
     const fail = (error: unknown): void => {
-      socket.close(CloseCode.InternalServerError, closeReason(error));
+      socket.close(CloseCode.InternalServerError, fitReason(onInternalError(error)));
     };
     socket.once('error', fail);
     // A peer that does not answer a ping within one more interval is gone.

@@ -1,9 +1,11 @@
 import { readdirSync, readFileSync } from 'node:fs';
+import { NoSchemaIntrospectionCustomRule } from 'graphql';
 import { createSchema, createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import type { Logger } from 'pino';
 import { useSharedSubscriptionExecution } from '../graphql/shared-subscription-plugin.js';
 import type { Principal } from './auth.js';
 import type { GraphQLContext } from './context.js';
+import type { InternalErrors } from './internal-errors.js';
 import { operationLimitPlugins, type OnOperationRefused, type OperationLimits } from './operation-limits.js';
 import { resolvers } from './resolvers.js';
 
@@ -31,6 +33,18 @@ export interface GraphQLOptions {
   readonly limits?: OperationLimits;
   /** Called for every operation a limit refuses. @default nothing */
   readonly onRefused?: OnOperationRefused;
+  /** Logs and masks unexpected errors, giving each an id. */
+  readonly internalErrors: InternalErrors;
+  /**
+   * Answers introspection queries (`__schema`, `__type`); off in production.
+   * @default true
+   */
+  readonly introspection?: boolean;
+  /**
+   * Serves GraphiQL to a browser's GET of `/graphql`; off in production.
+   * @default true
+   */
+  readonly graphiql?: boolean;
 }
 
 /** The context yoga starts from: the HTTP request, or graphql-ws's principal. */
@@ -41,7 +55,17 @@ interface ServerContext {
 export type GraphQLServer = YogaServerInstance<ServerContext, GraphQLContext>;
 
 export function createGraphQLServer(options: GraphQLOptions): GraphQLServer {
-  const { authenticate, services, logger, maxBodyBytes = 65_536, limits, onRefused } = options;
+  const {
+    authenticate,
+    services,
+    logger,
+    maxBodyBytes = 65_536,
+    limits,
+    onRefused,
+    internalErrors,
+    introspection = true,
+    graphiql = true,
+  } = options;
   /** Principals of HTTP requests, verified before yoga parses anything. */
   const principals = new WeakMap<Request, Principal>();
 
@@ -55,7 +79,12 @@ export function createGraphQLServer(options: GraphQLOptions): GraphQLServer {
         return;
       }
       // GraphiQL's page itself is static; its requests carry the token like any other.
-      if (request.method === 'GET' && request.headers.get('accept')?.includes('text/html') === true) return;
+      if (
+        graphiql &&
+        request.method === 'GET' &&
+        request.headers.get('accept')?.includes('text/html') === true
+      )
+        return;
       try {
         principals.set(request, await authenticate(request.headers.get('authorization')));
       } catch (error) {
@@ -68,15 +97,24 @@ export function createGraphQLServer(options: GraphQLOptions): GraphQLServer {
     schema: createSchema<GraphQLContext>({ typeDefs: loadTypeDefs(), resolvers: resolvers as never }),
     graphqlEndpoint: '/graphql',
     landingPage: false,
+    graphiql,
+    maskedErrors: { maskError: internalErrors.maskError },
     // Checks the body as it streams in, whatever the framing: a chunked body has no Content-Length.
     maxRequestBodySize: maxBodyBytes,
     logging: {
       debug: (...args) => logger.debug({ args }, 'yoga'),
       info: (...args) => logger.info({ args }, 'yoga'),
       warn: (...args) => logger.warn({ args }, 'yoga'),
-      error: (...args) => logger.error({ args }, 'yoga'),
+      error: (...args) => {
+        if (!internalErrors.reported(args[0])) logger.error({ args }, 'yoga');
+      },
     },
-    plugins: [httpAuth, ...operationLimitPlugins(limits, onRefused), useSharedSubscriptionExecution()],
+    plugins: [
+      httpAuth,
+      ...operationLimitPlugins(limits, onRefused),
+      ...(introspection ? [] : [noIntrospection]),
+      useSharedSubscriptionExecution(),
+    ],
     context: (initial) => {
       // graphql-ws brings its principal from connection_init and has no fetch Request.
       const request = initial.request as Request | undefined;
@@ -89,6 +127,13 @@ export function createGraphQLServer(options: GraphQLOptions): GraphQLServer {
     },
   });
 }
+
+/** graphql-js's own rule: `__schema` and `__type` are refused; `__typename` still answers. */
+const noIntrospection: Plugin = {
+  onValidate({ addValidationRule }) {
+    addValidationRule(NoSchemaIntrospectionCustomRule);
+  },
+};
 
 function json(fetchAPI: { readonly Response: typeof Response }, status: number, message: string): Response {
   return new fetchAPI.Response(JSON.stringify({ errors: [{ message }] }), {

@@ -11,6 +11,7 @@ import {
 } from '../graphql/direct-delivery.js';
 import type { Principal } from './auth.js';
 import { serveGraphQLWs } from './graphql-ws-server.js';
+import type { InternalErrors } from './internal-errors.js';
 
 export interface WebSocketOptions {
   /** @default '/graphql' */
@@ -71,6 +72,11 @@ export interface WebSocketDeps {
   /** Verifies `connection_init`'s `authorization` value; throws when it is missing or bad. */
   readonly authenticate: (authorization: unknown) => Promise<Principal>;
   readonly logger: Logger;
+  /**
+   * Logs an error that breaks a socket under an id; the close reason (4500)
+   * carries the id, and the message only when errors are not masked.
+   */
+  readonly internalErrors: InternalErrors;
 }
 
 export interface WebSocketEndpoint {
@@ -115,7 +121,7 @@ export function attachWebSocket(
     maxBufferedBytes = 1_048_576,
     keepAliveMs = 12_000,
   } = options;
-  const { yoga, authenticate, logger } = deps;
+  const { yoga, authenticate, logger, internalErrors } = deps;
   const wss = new WebSocketServer({ noServer: true, maxPayload: maxPayloadBytes });
   const origins = allowedOrigins === undefined ? undefined : new Set(allowedOrigins);
   const serialize = createResultSerializer();
@@ -207,6 +213,10 @@ export function attachWebSocket(
     },
     wss,
     keepAliveMs,
+    (error) => {
+      const { errorId, message } = internalErrors.report(error, 'websocket');
+      return `${message} (${errorId})`;
+    },
   );
 
   /**
