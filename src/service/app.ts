@@ -33,6 +33,7 @@ import { createDemoPage } from './demo-page.js';
 import { createGraphQLServer } from './graphql.js';
 import { createHttpRoutes } from './http.js';
 import { createInternalErrors } from './internal-errors.js';
+import { createOperationRateLimit } from './operation-rate-limit.js';
 import { attachWebSocket, type WebSocketEndpoint } from './websocket.js';
 
 /** The durable queue every replica's projector shares: one per exchange, so deployments never mix. */
@@ -172,10 +173,12 @@ async function build(
   const authenticator = createAuthenticator({ secret: config.authSecret });
   const authenticate = (authorization: unknown) => authenticator.authenticate(authorization);
   const internalErrors = createInternalErrors({ logger, masked: config.production });
+  const rateLimit = createOperationRateLimit(config.rateLimit);
   const yoga = createGraphQLServer({
     authenticate,
     logger,
     internalErrors,
+    rateLimit,
     introspection: config.introspection,
     graphiql: config.graphiql,
     limits: config.operationLimits,
@@ -197,7 +200,7 @@ async function build(
   );
   const webSocket: WebSocketEndpoint = attachWebSocket(
     server,
-    { yoga, authenticate, logger, internalErrors },
+    { yoga, authenticate, logger, internalErrors, rateLimit },
     { allowedOrigins: config.allowedOrigins },
   );
   await listen(server, config.port);

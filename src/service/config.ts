@@ -1,5 +1,6 @@
 // The environment is `unknown` until this parser has run; inside, Config carries the guarantees.
 import { defaultOperationLimits, type OperationLimits } from './operation-limits.js';
+import type { OperationRateLimitOptions } from './operation-rate-limit.js';
 
 export interface Config {
   readonly port: number;
@@ -23,6 +24,8 @@ export interface Config {
   readonly introspection: boolean;
   /** `GRAPHIQL`; default: on except in production. */
   readonly graphiql: boolean;
+  /** Operations per token and per connection (`RATE_LIMIT_*`). */
+  readonly rateLimit: Required<Omit<OperationRateLimitOptions, 'clock'>>;
   /** What one GraphQL operation may ask for (`MAX_OPERATION_*`). */
   readonly operationLimits: Required<OperationLimits>;
 }
@@ -107,6 +110,17 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env): Config {
     production,
     introspection: flag(env, 'GRAPHQL_INTROSPECTION', !production),
     graphiql: flag(env, 'GRAPHIQL', !production),
+    rateLimit: {
+      perToken: {
+        ratePerSec: integer(env, 'RATE_LIMIT_TOKEN_PER_SEC', 50, 1, 1_000_000),
+        burst: integer(env, 'RATE_LIMIT_TOKEN_BURST', 200, 1, 1_000_000),
+      },
+      perConnection: {
+        ratePerSec: integer(env, 'RATE_LIMIT_CONNECTION_PER_SEC', 20, 1, 1_000_000),
+        burst: integer(env, 'RATE_LIMIT_CONNECTION_BURST', 100, 1, 1_000_000),
+      },
+      closeAfterRefusals: integer(env, 'RATE_LIMIT_CLOSE_AFTER', 20, 1, 1_000_000),
+    },
     operationLimits: {
       maxTokens: integer(env, 'MAX_OPERATION_TOKENS', defaultOperationLimits.maxTokens, 1, 1_000_000),
       maxAliases: integer(env, 'MAX_OPERATION_ALIASES', defaultOperationLimits.maxAliases, 0, 1_000_000),

@@ -6,6 +6,7 @@ import { useSharedSubscriptionExecution } from '../graphql/shared-subscription-p
 import type { Principal } from './auth.js';
 import type { GraphQLContext } from './context.js';
 import type { InternalErrors } from './internal-errors.js';
+import { rateLimitedError, type OperationRateLimit } from './operation-rate-limit.js';
 import { operationLimitPlugins, type OnOperationRefused, type OperationLimits } from './operation-limits.js';
 import { resolvers } from './resolvers.js';
 
@@ -33,6 +34,10 @@ export interface GraphQLOptions {
   readonly limits?: OperationLimits;
   /** Called for every operation a limit refuses. @default nothing */
   readonly onRefused?: OnOperationRefused;
+  /** Operations per token; one over it is answered 429 with `Retry-After`. @default no limit */
+  readonly rateLimit?: OperationRateLimit;
+  /** Called for every request a rate limit refuses. @default nothing */
+  readonly onRateLimited?: (principal: Principal) => void;
   /** Logs and masks unexpected errors, giving each an id. */
   readonly internalErrors: InternalErrors;
   /**
@@ -65,6 +70,8 @@ export function createGraphQLServer(options: GraphQLOptions): GraphQLServer {
     internalErrors,
     introspection = true,
     graphiql = true,
+    rateLimit,
+    onRateLimited = () => undefined,
   } = options;
   /** Principals of HTTP requests, verified before yoga parses anything. */
   const principals = new WeakMap<Request, Principal>();
@@ -85,11 +92,20 @@ export function createGraphQLServer(options: GraphQLOptions): GraphQLServer {
         request.headers.get('accept')?.includes('text/html') === true
       )
         return;
+      let principal: Principal;
       try {
-        principals.set(request, await authenticate(request.headers.get('authorization')));
+        principal = await authenticate(request.headers.get('authorization'));
       } catch (error) {
         event.endResponse(json(fetchAPI, 401, error instanceof Error ? error.message : 'Unauthorized'));
+        return;
       }
+      const waitMs = rateLimit?.take(principal) ?? 0;
+      if (waitMs > 0) {
+        onRateLimited(principal);
+        event.endResponse(tooManyRequests(fetchAPI, waitMs));
+        return;
+      }
+      principals.set(request, principal);
     },
   };
 
@@ -134,6 +150,13 @@ const noIntrospection: Plugin = {
     addValidationRule(NoSchemaIntrospectionCustomRule);
   },
 };
+
+function tooManyRequests(fetchAPI: { readonly Response: typeof Response }, waitMs: number): Response {
+  return new fetchAPI.Response(JSON.stringify({ errors: [rateLimitedError(waitMs).toJSON()] }), {
+    status: 429,
+    headers: { 'content-type': 'application/json', 'retry-after': String(Math.ceil(waitMs / 1_000)) },
+  });
+}
 
 function json(fetchAPI: { readonly Response: typeof Response }, status: number, message: string): Response {
   return new fetchAPI.Response(JSON.stringify({ errors: [{ message }] }), {

@@ -12,6 +12,7 @@ import {
 import type { Principal } from './auth.js';
 import { serveGraphQLWs } from './graphql-ws-server.js';
 import type { InternalErrors } from './internal-errors.js';
+import type { ConnectionAdmission, OperationRateLimit } from './operation-rate-limit.js';
 
 export interface WebSocketOptions {
   /** @default '/graphql' */
@@ -77,6 +78,12 @@ export interface WebSocketDeps {
    * carries the id, and the message only when errors are not masked.
    */
   readonly internalErrors: InternalErrors;
+  /**
+   * Subscribe messages per token and per connection: one over it gets an
+   * error result; a connection that keeps going is closed with 1008.
+   * @default no limit
+   */
+  readonly rateLimit?: OperationRateLimit;
 }
 
 export interface WebSocketEndpoint {
@@ -89,6 +96,7 @@ export interface WebSocketEndpoint {
 interface ConnectionExtra extends Record<PropertyKey, unknown> {
   principal: Principal;
   expiry: NodeJS.Timeout;
+  admission?: ConnectionAdmission;
 }
 
 interface Enveloped {
@@ -121,7 +129,7 @@ export function attachWebSocket(
     maxBufferedBytes = 1_048_576,
     keepAliveMs = 12_000,
   } = options;
-  const { yoga, authenticate, logger, internalErrors } = deps;
+  const { yoga, authenticate, logger, internalErrors, rateLimit } = deps;
   const wss = new WebSocketServer({ noServer: true, maxPayload: maxPayloadBytes });
   const origins = allowedOrigins === undefined ? undefined : new Set(allowedOrigins);
   const serialize = createResultSerializer();
@@ -160,6 +168,12 @@ export function attachWebSocket(
           return false; // graphql-ws closes with 4403 Forbidden
         }
         ctx.extra.principal = principal;
+        const socket = ctx.extra.socket;
+        if (rateLimit !== undefined)
+          ctx.extra.admission = rateLimit.forConnection(principal, (code, reason) =>
+            // After the refusal's error message, which graphql-ws sends once onSubscribe returns.
+            setImmediate(() => socket.close(code, reason)),
+          );
         if (principal.expiresAt !== undefined)
           armExpiry(ctx.extra as ConnectionExtra, ctx.extra.socket, principal.expiresAt);
         return true;
@@ -168,6 +182,8 @@ export function attachWebSocket(
         clearTimeout(ctx.extra.expiry);
       },
       async onSubscribe(ctx, id, params) {
+        const refused = ctx.extra.admission?.admit();
+        if (refused !== undefined) return [refused];
         if (Object.keys(ctx.subscriptions).length > maxSubscriptionsPerConnection) {
           return [
             new GraphQLError(
