@@ -1,5 +1,6 @@
 import { abortable } from '../transport/abort.js';
 import { TransportClosedError } from '../transport/errors.js';
+import { createLogThrottle, type LogThrottle } from '../transport/log-throttle.js';
 import {
   createProjectionRunner,
   type Delivery,
@@ -94,6 +95,8 @@ export class BusProjector<E extends TypedEvent> implements Projector {
   readonly #runner: ProjectionRunner;
   readonly #queue: BusQueue;
   readonly #schedule: Schedule;
+  /** A poison flood is one line, then one summary per interval. */
+  readonly #deadLettered: LogThrottle;
   /** Deliveries handed to this projector and not settled; a forced close hands them back. */
   readonly #inFlight = new Map<Delivery, Promise<void>>();
   #attached = false;
@@ -103,6 +106,7 @@ export class BusProjector<E extends TypedEvent> implements Projector {
     this.#runner = createProjectionRunner(options, 'projector');
     this.#queue = queueFor(this.#runner.queue);
     this.#schedule = schedule;
+    this.#deadLettered = createLogThrottle({ logger: this.#runner.logger });
   }
 
   get consuming(): boolean {
@@ -157,7 +161,8 @@ export class BusProjector<E extends TypedEvent> implements Projector {
         attempts: verdict.attempts,
         reason: verdict.reason,
       });
-      this.#runner.logger.warn(
+      this.#deadLettered.warn(
+        'dead-lettered',
         { routingKey: delivery.routingKey, attempts: verdict.attempts, reason: verdict.reason },
         'dead-lettered',
       );
@@ -180,6 +185,7 @@ export class BusProjector<E extends TypedEvent> implements Projector {
       for (const delivery of abandoned) this.#queue.enqueue({ ...delivery, redelivered: true }, true);
       this.#runner.abort(new TransportClosedError('The projector'));
     }
+    this.#deadLettered.dispose();
     this.#runner.logger.info({ drained }, 'projector closed');
   }
 }

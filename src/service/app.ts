@@ -18,6 +18,7 @@ import { createPostgresClient } from '../orders/sql-client.js';
 import { resyncPoke, type OrderChange } from '../orders/types.js';
 import { createOrderWriter } from '../orders/writer.js';
 import { createEventParser } from '../transport/event-parser.js';
+import { createLogThrottle } from '../transport/log-throttle.js';
 import {
   orderBindingKey,
   orderEventSchema,
@@ -173,7 +174,14 @@ async function build(
   const authenticator = createAuthenticator({ secret: config.authSecret });
   const authenticate = (authorization: unknown) => authenticator.authenticate(authorization);
   const internalErrors = createInternalErrors({ logger, masked: config.production });
-  const rateLimit = createOperationRateLimit(config.rateLimit);
+  // An abusive client's refusals are one line per kind, then one summary per interval.
+  const refusals = createLogThrottle({ logger });
+  closers.push(() => refusals.dispose());
+  const rateLimit = createOperationRateLimit({
+    ...config.rateLimit,
+    onRefused: (principal, scope) =>
+      refusals.warn(`rate:${scope}`, { sub: principal.sub, scope }, 'operation over the rate limit refused'),
+  });
   const yoga = createGraphQLServer({
     authenticate,
     logger,
@@ -182,6 +190,8 @@ async function build(
     introspection: config.introspection,
     graphiql: config.graphiql,
     limits: config.operationLimits,
+    onRefused: (limit, error) =>
+      refusals.warn(`limit:${limit}`, { limit, reason: error.message }, 'operation over a limit refused'),
     services: { reader: readView, writer: createOrderWriter({ ledger, publisher }), ordersChanged },
   });
   const demoPage = createDemoPage({ logger });

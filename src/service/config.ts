@@ -25,7 +25,7 @@ export interface Config {
   /** `GRAPHIQL`; default: on except in production. */
   readonly graphiql: boolean;
   /** Operations per token and per connection (`RATE_LIMIT_*`). */
-  readonly rateLimit: Required<Omit<OperationRateLimitOptions, 'clock'>>;
+  readonly rateLimit: Required<Omit<OperationRateLimitOptions, 'clock' | 'onRefused'>>;
   /** What one GraphQL operation may ask for (`MAX_OPERATION_*`). */
   readonly operationLimits: Required<OperationLimits>;
 }

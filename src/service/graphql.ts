@@ -36,8 +36,6 @@ export interface GraphQLOptions {
   readonly onRefused?: OnOperationRefused;
   /** Operations per token; one over it is answered 429 with `Retry-After`. @default no limit */
   readonly rateLimit?: OperationRateLimit;
-  /** Called for every request a rate limit refuses. @default nothing */
-  readonly onRateLimited?: (principal: Principal) => void;
   /** Logs and masks unexpected errors, giving each an id. */
   readonly internalErrors: InternalErrors;
   /**
@@ -71,7 +69,6 @@ export function createGraphQLServer(options: GraphQLOptions): GraphQLServer {
     introspection = true,
     graphiql = true,
     rateLimit,
-    onRateLimited = () => undefined,
   } = options;
   /** Principals of HTTP requests, verified before yoga parses anything. */
   const principals = new WeakMap<Request, Principal>();
@@ -101,7 +98,6 @@ export function createGraphQLServer(options: GraphQLOptions): GraphQLServer {
       }
       const waitMs = rateLimit?.take(principal) ?? 0;
       if (waitMs > 0) {
-        onRateLimited(principal);
         event.endResponse(tooManyRequests(fetchAPI, waitMs));
         return;
       }

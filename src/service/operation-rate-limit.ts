@@ -24,6 +24,8 @@ export interface OperationRateLimitOptions {
    * @default 20
    */
   readonly closeAfterRefusals?: number;
+  /** Called for every refused operation, for a (throttled) log line. @default nothing */
+  readonly onRefused?: (principal: Principal, scope: 'token' | 'connection') => void;
   /** @default systemClock */
   readonly clock?: Pick<Clock, 'now'>;
 }
@@ -55,11 +57,16 @@ export function createOperationRateLimit(options: OperationRateLimitOptions = {}
     perToken = { ratePerSec: 50, burst: 200 },
     perConnection = { ratePerSec: 20, burst: 100 },
     closeAfterRefusals = 20,
+    onRefused = () => undefined,
     clock,
   } = options;
   expectInteger('closeAfterRefusals', closeAfterRefusals, 1);
   const tokens = createKeyedRateLimit({ ...perToken, ...(clock === undefined ? {} : { clock }) });
-  const take = (principal: Principal): number => tokens.take(principal.sub);
+  const take = (principal: Principal): number => {
+    const waitMs = tokens.take(principal.sub);
+    if (waitMs > 0) onRefused(principal, 'token');
+    return waitMs;
+  };
   // Validates the per-connection options now, not at the first connection.
   createTokenBucket(perConnection);
   return {
@@ -69,7 +76,9 @@ export function createOperationRateLimit(options: OperationRateLimitOptions = {}
       let refusals = 0;
       return {
         admit() {
-          const waitMs = Math.max(bucket.take(), take(principal));
+          const connectionWaitMs = bucket.take();
+          if (connectionWaitMs > 0) onRefused(principal, 'connection');
+          const waitMs = Math.max(connectionWaitMs, take(principal));
           if (waitMs === 0) {
             refusals = 0;
             return undefined;
