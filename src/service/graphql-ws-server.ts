@@ -40,7 +40,9 @@ export function serveGraphQLWs<
     const fail = (error: unknown): void => {
       socket.close(CloseCode.InternalServerError, fitReason(onInternalError(error)));
     };
-    socket.once('error', fail);
+    // A peer's protocol violation (an oversized frame, a bad opcode) or a broken TCP stream: ws
+    // closes the socket itself with the matching code (1009, 1002…). The client's doing, not an internal error.
+    socket.once('error', () => undefined);
     // A peer that does not answer a ping within one more interval is gone.
     let pongWait: NodeJS.Timeout | undefined;
     const pinger = setInterval(() => {
