@@ -32,7 +32,7 @@ import { createAuthenticator } from './auth.js';
 import type { Config } from './config.js';
 import { createDemoPage } from './demo-page.js';
 import { createGraphQLServer } from './graphql.js';
-import { createHttpRoutes } from './http.js';
+import { createHttpRoutes, notFound } from './http.js';
 import { createInternalErrors } from './internal-errors.js';
 import { createOperationRateLimit } from './operation-rate-limit.js';
 import { attachWebSocket, type WebSocketEndpoint } from './websocket.js';
@@ -45,6 +45,8 @@ export function projectorQueue(exchange: string): string {
 export interface App {
   /** The port it listens on (useful with `PORT=0`). */
   readonly port: number;
+  /** The internal port serving `/metrics` (`METRICS_PORT`), when configured. */
+  readonly metricsPort: number | undefined;
   readonly logger: Logger;
   /**
    * Stops in order: stop consuming, let the gate deliver what is already
@@ -171,7 +173,13 @@ async function build(
   await publisher.start();
   await consumer.start();
 
-  const authenticator = createAuthenticator({ secret: config.authSecret });
+  const authenticator = createAuthenticator({
+    secret: config.authSecret,
+    jwksUrl: config.jwksUrl,
+    jwksAlgorithm: config.jwksAlgorithm,
+    issuer: config.issuer,
+    audience: config.audience,
+  });
   const authenticate = (authorization: unknown) => authenticator.authenticate(authorization);
   const internalErrors = createInternalErrors({ logger, masked: config.production });
   // An abusive client's refusals are one line per kind, then one summary per interval.
@@ -195,14 +203,29 @@ async function build(
     services: { reader: readView, writer: createOrderWriter({ ledger, publisher }), ordersChanged },
   });
   const demoPage = createDemoPage({ logger });
+  const ready = async (): Promise<boolean> => {
+    if (!consumer.consuming) return false;
+    await readView.ping({ signal: AbortSignal.timeout(2_000) });
+    return true;
+  };
+  let metricsPort: number | undefined;
+  if (config.metricsPort !== undefined) {
+    // Prometheus scrapes this port from inside; the public port answers 404 to /metrics.
+    const internal = createServer(createHttpRoutes({ metrics, ready, fallback: notFound }));
+    await listen(internal, config.metricsPort);
+    closers.push(
+      () =>
+        new Promise<void>((resolve) => {
+          internal.close(() => resolve());
+          internal.closeAllConnections();
+        }),
+    );
+    metricsPort = (internal.address() as AddressInfo).port;
+  }
   const server: Server = createServer(
     createHttpRoutes({
-      metrics,
-      ready: async () => {
-        if (!consumer.consuming) return false;
-        await readView.ping({ signal: AbortSignal.timeout(2_000) });
-        return true;
-      },
+      metrics: config.metricsPort === undefined ? metrics : undefined,
+      ready,
       fallback: (request, response) => {
         if (!demoPage(request, response)) void yoga(request, response);
       },
@@ -216,7 +239,12 @@ async function build(
   await listen(server, config.port);
   const port = (server.address() as AddressInfo).port;
   logger.info(
-    { port, broker: amqpUrl === undefined ? 'in-process' : 'rabbitmq', readView: readView.backend },
+    {
+      port,
+      metricsPort,
+      broker: amqpUrl === undefined ? 'in-process' : 'rabbitmq',
+      readView: readView.backend,
+    },
     'pokegate listening',
   );
 
@@ -248,7 +276,7 @@ async function build(
       await closeAll();
       logger.info('shut down');
     })());
-  return { port, logger, stop };
+  return { port, metricsPort, logger, stop };
 }
 
 function abortion(signal: AbortSignal): Promise<void> {

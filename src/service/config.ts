@@ -9,6 +9,15 @@ export interface Config {
   /** Unset → embedded PGlite. */
   readonly databaseUrl: string | undefined;
   readonly authSecret: string;
+  /** `AUTH_JWKS_URL`: verify tokens with an identity provider's key set instead of the secret. */
+  readonly jwksUrl: string | undefined;
+  /** `AUTH_JWKS_ALGORITHM`, the one algorithm allowed with the key set. */
+  readonly jwksAlgorithm: string;
+  /** `AUTH_ISSUER` / `AUTH_AUDIENCE`: checked when set. */
+  readonly issuer: string | undefined;
+  readonly audience: string | undefined;
+  /** `METRICS_PORT`: serve `/metrics` only there, apart from the public port. */
+  readonly metricsPort: number | undefined;
   /** True when AUTH_SECRET was not set and the development secret is in use. */
   readonly devSecret: boolean;
   readonly exchange: string;
@@ -84,9 +93,10 @@ function flag(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean 
 export function parseConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const production = text(env, 'NODE_ENV') === 'production';
   const secret = text(env, 'AUTH_SECRET');
-  if (production && secret === undefined) {
+  const jwksUrl = url(env, 'AUTH_JWKS_URL', ['https:', 'http:']);
+  if (production && secret === undefined && jwksUrl === undefined) {
     throw new ConfigError(
-      'AUTH_SECRET is required with NODE_ENV=production (the development secret is public)',
+      'AUTH_SECRET (or AUTH_JWKS_URL) is required with NODE_ENV=production (the development secret is public)',
     );
   }
   if (secret !== undefined && Buffer.byteLength(secret) < 32) {
@@ -98,7 +108,13 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env): Config {
     amqpUrl: url(env, 'AMQP_URL', ['amqp:', 'amqps:']),
     databaseUrl: url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),
     authSecret: secret ?? devAuthSecret,
-    devSecret: secret === undefined,
+    devSecret: secret === undefined && jwksUrl === undefined,
+    jwksUrl,
+    jwksAlgorithm: text(env, 'AUTH_JWKS_ALGORITHM') ?? 'RS256',
+    issuer: text(env, 'AUTH_ISSUER'),
+    audience: text(env, 'AUTH_AUDIENCE'),
+    metricsPort:
+      text(env, 'METRICS_PORT') === undefined ? undefined : integer(env, 'METRICS_PORT', 0, 0, 65_535),
     exchange: text(env, 'EXCHANGE') ?? 'pokegate.events',
     projectionDelayMs: integer(env, 'PROJECTION_DELAY_MS', 0, 0, 60_000),
     logLevel: text(env, 'LOG_LEVEL') ?? 'info',

@@ -23,7 +23,7 @@ describe('production mode (NODE_ENV=production)', () => {
 
   it('refuses to start without AUTH_SECRET, saying why', async () => {
     await expect(startService({ NODE_ENV: 'production', AUTH_SECRET: '' })).rejects.toThrow(
-      /exited with 2[\s\S]*AUTH_SECRET is required with NODE_ENV=production/,
+      /exited with 2[\s\S]*AUTH_SECRET \(or AUTH_JWKS_URL\) is required with NODE_ENV=production/,
     );
   });
 
@@ -80,6 +80,18 @@ describe('production mode (NODE_ENV=production)', () => {
       expect(body.data).toEqual({ __schema: { queryType: { name: 'Query' } } });
     } finally {
       await open.stop();
+    }
+  });
+
+  it('serves /metrics on METRICS_PORT only, not on the public port', async () => {
+    const split = await startTestApp({ NODE_ENV: 'production', AUTH_SECRET: secret, METRICS_PORT: '0' });
+    try {
+      expect((await fetch(`${split.httpUrl}/metrics`)).status).toBe(404);
+      const internal = await fetch(`http://127.0.0.1:${split.app.metricsPort}/metrics`);
+      expect(internal.status).toBe(200);
+      expect(await internal.text()).toContain('pokegate_receivers');
+    } finally {
+      await split.stop();
     }
   });
 });
