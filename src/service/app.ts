@@ -115,7 +115,7 @@ async function build(
 
   // The projector below reports each commit (`onProjected`): a poke waits for it before its first check.
   const gate: Gate = createGate({
-    observer: createPrometheusObserver({ register: metrics }),
+    observer: createPrometheusObserver({ register: metrics, registries: ['ordersChanged'] }),
     awaitProgressMs: 10,
   });
   const ordersChanged: Registry<OrderChange> = createRegistry<OrderChange>({ name: 'ordersChanged', gate });
