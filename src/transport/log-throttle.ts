@@ -1,4 +1,4 @@
-import { systemClock, type Clock } from '../core/clock.js';
+import { unreferencedClock, type Clock } from '../core/clock.js';
 import { expectInteger } from '../core/validate.js';
 import type { Logger } from './logger.js';
 
@@ -10,8 +10,8 @@ export interface LogThrottleOptions {
    * @default 10000
    */
   readonly intervalMs?: number;
-  /** @default systemClock */
-  readonly clock?: Clock;
+  /** @default the system's timers, unreferenced: a pending summary never keeps the process alive */
+  readonly clock?: Pick<Clock, 'sleep'>;
 }
 
 /** Warnings that a flood would repeat (malformed messages, dead letters, refusals), kept to a few lines. */
@@ -37,7 +37,7 @@ interface Entry {
  * owner that never disposes it leaves nothing behind for long.
  */
 export function createLogThrottle(options: LogThrottleOptions): LogThrottle {
-  const { logger, intervalMs = 10_000, clock = systemClock } = options;
+  const { logger, intervalMs = 10_000, clock = unreferencedClock } = options;
   expectInteger('intervalMs', intervalMs, 1);
   const entries = new Map<string, Entry>();
   const stop = new AbortController();
