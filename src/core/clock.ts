@@ -25,7 +25,8 @@ function timerSleep(ms: number, signal: AbortSignal | undefined, referenced: boo
       signal?.removeEventListener('abort', onAbort);
       resolve(true);
     }, ms);
-    if (!referenced) timer.unref();
+    // Node's timers have `unref`; a browser's (this file is in the client's bundle too) need none.
+    if (!referenced) (timer as { unref?: () => void }).unref?.();
     signal?.addEventListener('abort', onAbort, { once: true });
   });
 }
@@ -41,6 +42,6 @@ export const systemClock: Clock = {
  * may be skipped when everything else is done (a log summary still due).
  */
 export const unreferencedClock: Clock = {
-  now: systemClock.now,
+  now: () => systemClock.now(),
   sleep: (ms, signal) => timerSleep(ms, signal, false),
 };
