@@ -22,7 +22,8 @@ COPY --from=build /app/schema ./schema
 # The files stay root-owned and read-only to the process that runs them.
 USER node
 ENV PORT=4000
-EXPOSE 4000
+# 9464: /metrics, when METRICS_PORT=9464 (as in docker-compose.yml); never published.
+EXPOSE 4000 9464
 # The image has no curl: Node's own fetch asks /healthz (liveness only; readiness
 # is the load balancer's business, through /readyz).
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \

@@ -2,6 +2,7 @@ import type { ChannelModel, ConfirmChannel, ConsumeMessage, MessageProperties, O
 import { abortable } from '../transport/abort.js';
 import { toError } from '../core/errors.js';
 import { TransportClosedError } from '../transport/errors.js';
+import { createLogThrottle, type LogThrottle } from '../transport/log-throttle.js';
 import { reasonOf } from '../transport/logger.js';
 import { createBatchWindow, type BatchWindow } from '../transport/batch-window.js';
 import {
@@ -78,6 +79,8 @@ class AmqpProjector<E extends TypedEvent> implements Projector {
   readonly #connection: ManagedConnection;
   readonly #exchange: string;
   readonly #deadLetterQueue: string;
+  /** A poison flood is one line, then one summary per interval. */
+  readonly #deadLettered: LogThrottle;
   #consumer: ConsumerState | undefined;
   /** The windows of every channel with deliveries left to settle; close waits for them. */
   readonly #windows = new Set<BatchWindow<ConsumeMessage>>();
@@ -88,6 +91,7 @@ class AmqpProjector<E extends TypedEvent> implements Projector {
     const { exchange = 'pokegate.events', deadLetterQueue = `${this.#runner.queue}.dlq` } = options;
     this.#exchange = expectShortString('exchange', exchange);
     this.#deadLetterQueue = expectShortString('deadLetterQueue', deadLetterQueue);
+    this.#deadLettered = createLogThrottle({ logger: this.#runner.logger });
     this.#connection = new ManagedConnection(options, {
       component: 'projector',
       setup: (model) => this.#setup(model),
@@ -242,7 +246,8 @@ class AmqpProjector<E extends TypedEvent> implements Projector {
       [projectorHeaders.routingKey]: routingKey,
       [projectorHeaders.reason]: verdict.reason,
     });
-    logger.warn(
+    this.#deadLettered.warn(
+      'dead-lettered',
       {
         routingKey,
         attempts: verdict.attempts,
@@ -269,6 +274,7 @@ class AmqpProjector<E extends TypedEvent> implements Projector {
     // Deliveries not acknowledged by now go back to the queue.
     await this.#connection.close();
     if (!drained) this.#runner.abort(new TransportClosedError('The projector'));
+    this.#deadLettered.dispose();
     this.#runner.logger.info({ drained }, 'projector closed');
   }
 }

@@ -1,6 +1,7 @@
 import { abortable } from '../transport/abort.js';
 import { createBatchWindow, type BatchWindow } from '../transport/batch-window.js';
 import { TransportClosedError } from '../transport/errors.js';
+import { createLogThrottle, type LogThrottle } from '../transport/log-throttle.js';
 import {
   createProjectionRunner,
   type Delivery,
@@ -97,6 +98,8 @@ export class BusProjector<E extends TypedEvent> implements Projector {
   readonly #queue: BusQueue;
   readonly #schedule: Schedule;
   readonly #window: BatchWindow<Delivery>;
+  /** A poison flood is one line, then one summary per interval. */
+  readonly #deadLettered: LogThrottle;
   /** Deliveries handed to this projector and not settled; a forced close hands them back. */
   readonly #inFlight = new Set<Delivery>();
   #attached = false;
@@ -107,6 +110,7 @@ export class BusProjector<E extends TypedEvent> implements Projector {
     this.#queue = queueFor(this.#runner.queue);
     this.#schedule = schedule;
     this.#window = createBatchWindow(this.#runner.maxBatchSize, (batch) => this.#project(batch));
+    this.#deadLettered = createLogThrottle({ logger: this.#runner.logger });
   }
 
   get consuming(): boolean {
@@ -168,7 +172,8 @@ export class BusProjector<E extends TypedEvent> implements Projector {
         attempts: verdict.attempts,
         reason: verdict.reason,
       });
-      this.#runner.logger.warn(
+      this.#deadLettered.warn(
+        'dead-lettered',
         { routingKey: delivery.routingKey, attempts: verdict.attempts, reason: verdict.reason },
         'dead-lettered',
       );
@@ -191,6 +196,7 @@ export class BusProjector<E extends TypedEvent> implements Projector {
       for (const delivery of abandoned) this.#queue.enqueue({ ...delivery, redelivered: true }, true);
       this.#runner.abort(new TransportClosedError('The projector'));
     }
+    this.#deadLettered.dispose();
     this.#runner.logger.info({ drained }, 'projector closed');
   }
 }

@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, type Registry as PromRegistry } from 'prom-client';
-import type { Observer } from '../core/observer.js';
+import type { DropReason, Observer, SkipReason } from '../core/observer.js';
 
 export interface PrometheusObserverOptions {
   /** Where the metrics are registered. */
@@ -9,7 +9,16 @@ export interface PrometheusObserverOptions {
    * @default [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
    */
   readonly buckets?: readonly number[];
+  /**
+   * Registries whose labelled counters start at 0 for every reason, so that a
+   * dashboard's `rate()` is defined (0) before the first drop or skip.
+   * @default [] — each series appears with its first increment
+   */
+  readonly registries?: readonly string[];
 }
+
+const dropReasons: readonly DropReason[] = ['buffer_full', 'duplicate'];
+const skipReasons: readonly SkipReason[] = ['timeout', 'overloaded', 'error', 'no_receivers', 'disposed'];
 
 const defaultBuckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
@@ -94,6 +103,12 @@ export function createPrometheusObserver(options: PrometheusObserverOptions): Ob
     labelNames: ['registry'],
     registers,
   });
+
+  for (const registry of options.registries ?? []) {
+    for (const reason of dropReasons) dropped.inc({ registry, reason }, 0);
+    for (const reason of skipReasons) skipped.inc({ registry, reason }, 0);
+    for (const counter of [pokes, retries, coalesced, resyncs]) counter.inc({ registry }, 0);
+  }
 
   return {
     delivered: (e) => pokes.inc({ registry: e.registry }, e.receivers),

@@ -19,6 +19,7 @@ import { resyncPoke, type OrderChange } from '../orders/types.js';
 import type { NotificationListener } from '../postgres/notification-listener.js';
 import { createOrderWriter } from '../orders/writer.js';
 import { createEventParser } from '../transport/event-parser.js';
+import { createLogThrottle } from '../transport/log-throttle.js';
 import {
   orderBindingKey,
   orderEventSchema,
@@ -32,13 +33,17 @@ import { createAuthenticator } from './auth.js';
 import type { Config } from './config.js';
 import { createDemoPage } from './demo-page.js';
 import { createGraphQLServer } from './graphql.js';
-import { createHttpRoutes } from './http.js';
+import { createHttpRoutes, notFound } from './http.js';
+import { createInternalErrors } from './internal-errors.js';
+import { createOperationRateLimit } from './operation-rate-limit.js';
 import { createOrdersReadAfter } from './read-after.js';
 import { attachWebSocket, type WebSocketEndpoint } from './websocket.js';
 
 export interface App {
   /** The port it listens on (useful with `PORT=0`). */
   readonly port: number;
+  /** The internal port serving `/metrics` (`METRICS_PORT`), when configured. */
+  readonly metricsPort: number | undefined;
   readonly logger: Logger;
   /**
    * Stops in order: stop consuming, let the gate deliver what is already
@@ -115,7 +120,7 @@ async function build(
   });
   closers.push(() => commits.close());
   const gate: Gate = createGate({
-    observer: createPrometheusObserver({ register: metrics }),
+    observer: createPrometheusObserver({ register: metrics, registries: ['ordersChanged'] }),
     awaitProgressMs: 10,
     progressLive: () => commits.live,
     fallbackMs: config.gateFallbackMs,
@@ -196,23 +201,60 @@ async function build(
   await publisher.start();
   await consumer.start();
 
-  const authenticator = createAuthenticator({ secret: config.authSecret });
+  const authenticator = createAuthenticator({
+    secret: config.authSecret,
+    jwksUrl: config.jwksUrl,
+    jwksAlgorithm: config.jwksAlgorithm,
+    issuer: config.issuer,
+    audience: config.audience,
+  });
   const authenticate = (authorization: unknown) => authenticator.authenticate(authorization);
+  const internalErrors = createInternalErrors({ logger, masked: config.production });
+  // An abusive client's refusals are one line per kind, then one summary per interval.
+  const refusals = createLogThrottle({ logger });
+  closers.push(() => refusals.dispose());
+  const rateLimit = createOperationRateLimit({
+    ...config.rateLimit,
+    onRefused: (principal, scope) =>
+      refusals.warn(`rate:${scope}`, { sub: principal.sub, scope }, 'operation over the rate limit refused'),
+  });
   const yoga = createGraphQLServer({
     authenticate,
     logger,
     plugins: [readAfter.plugin],
+    internalErrors,
+    rateLimit,
+    introspection: config.introspection,
+    graphiql: config.graphiql,
+    limits: config.operationLimits,
+    onRefused: (limit, error) =>
+      refusals.warn(`limit:${limit}`, { limit, reason: error.message }, 'operation over a limit refused'),
     services: { reader: readView, writer: createOrderWriter({ ledger, publisher }), ordersChanged },
   });
   const demoPage = createDemoPage({ logger });
+  const ready = async (): Promise<boolean> => {
+    if (!consumer.consuming) return false;
+    await readView.ping({ signal: AbortSignal.timeout(2_000) });
+    return true;
+  };
+  let metricsPort: number | undefined;
+  if (config.metricsPort !== undefined) {
+    // Prometheus scrapes this port from inside; the public port answers 404 to /metrics.
+    const internal = createServer(createHttpRoutes({ metrics, ready, fallback: notFound }));
+    await listen(internal, config.metricsPort);
+    closers.push(
+      () =>
+        new Promise<void>((resolve) => {
+          internal.close(() => resolve());
+          internal.closeAllConnections();
+        }),
+    );
+    metricsPort = (internal.address() as AddressInfo).port;
+  }
   const server: Server = createServer(
     createHttpRoutes({
-      metrics,
-      ready: async () => {
-        if (!consumer.consuming) return false;
-        await readView.ping({ signal: AbortSignal.timeout(2_000) });
-        return true;
-      },
+      metrics: config.metricsPort === undefined ? metrics : undefined,
+      ready,
       fallback: (request, response) => {
         if (!demoPage(request, response)) void yoga(request, response);
       },
@@ -220,13 +262,18 @@ async function build(
   );
   const webSocket: WebSocketEndpoint = attachWebSocket(
     server,
-    { yoga, authenticate, logger },
+    { yoga, authenticate, logger, internalErrors, rateLimit },
     { allowedOrigins: config.allowedOrigins },
   );
   await listen(server, config.port);
   const port = (server.address() as AddressInfo).port;
   logger.info(
-    { port, broker: amqpUrl === undefined ? 'in-process' : 'rabbitmq', readView: readView.backend },
+    {
+      port,
+      metricsPort,
+      broker: amqpUrl === undefined ? 'in-process' : 'rabbitmq',
+      readView: readView.backend,
+    },
     'pokegate listening',
   );
 
@@ -258,7 +305,7 @@ async function build(
       await closeAll();
       logger.info('shut down');
     })());
-  return { port, logger, stop };
+  return { port, metricsPort, logger, stop };
 }
 
 function abortion(signal: AbortSignal): Promise<void> {

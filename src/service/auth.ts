@@ -1,4 +1,4 @@
-import { errors, jwtVerify, SignJWT, type JWTPayload } from 'jose';
+import { createRemoteJWKSet, errors, jwtVerify, SignJWT, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import { toError } from '../core/errors.js';
 import { WILDCARD } from '../core/registry.js';
 import { expectNumber } from '../core/validate.js';
@@ -17,8 +17,24 @@ export interface Principal {
 }
 
 export interface AuthenticatorOptions {
-  /** The HS256 secret (`AUTH_SECRET`): at least 32 bytes (RFC 7518 §3.2). */
-  readonly secret: string | Uint8Array;
+  /** The HS256 secret (`AUTH_SECRET`): at least 32 bytes (RFC 7518 §3.2). Required unless `jwksUrl` is given. */
+  readonly secret?: string | Uint8Array | undefined;
+  /**
+   * An identity provider's key set (`AUTH_JWKS_URL`), fetched and cached by
+   * jose's `createRemoteJWKSet`; tokens are then verified with its keys and
+   * `jwksAlgorithm`, not with `secret`.
+   * @default undefined — HS256 with `secret`
+   */
+  readonly jwksUrl?: string | undefined;
+  /**
+   * The one algorithm the key set's tokens may use: pinned, never read from the token.
+   * @default 'RS256'
+   */
+  readonly jwksAlgorithm?: string;
+  /** When set, a token's `iss` must equal it. @default undefined — not checked */
+  readonly issuer?: string | undefined;
+  /** When set, a token's `aud` must contain it. @default undefined — not checked */
+  readonly audience?: string | undefined;
   /**
    * Leeway for `exp` and `nbf`, for clocks that disagree a little. The
    * principal's `expiresAt` is the token's `exp` itself, without it. Minimum: 0.
@@ -48,21 +64,36 @@ const maxCredentialLength = 8_192;
 const bearer = /^Bearer +(\S+)$/i;
 
 export function createAuthenticator(options: AuthenticatorOptions): Authenticator {
-  const { secret, clockToleranceSec = 0, now = Date.now } = options;
-  const key = secretKey(secret);
+  const {
+    secret,
+    jwksUrl,
+    jwksAlgorithm = 'RS256',
+    issuer,
+    audience,
+    clockToleranceSec = 0,
+    now = Date.now,
+  } = options;
   expectNumber('clockToleranceSec', clockToleranceSec, 0);
   if (typeof now !== 'function') throw new TypeError(`Expected \`now\` to be a function, got ${typeof now}`);
+  const { key, pinned } = verificationKey(secret, jwksUrl, jwksAlgorithm);
 
   const verify = async (token: string): Promise<Principal> => {
     let payload: JWTPayload;
     try {
-      ({ payload } = await jwtVerify(token, key, {
-        algorithms: [algorithm],
+      const verifyOptions = {
+        algorithms: [pinned],
         clockTolerance: clockToleranceSec,
         currentDate: new Date(now()),
-      }));
+        ...(issuer === undefined ? {} : { issuer }),
+        ...(audience === undefined ? {} : { audience }),
+      };
+      // Two calls for jose's two overloads (a key, or a key set's lookup).
+      ({ payload } =
+        key instanceof Uint8Array
+          ? await jwtVerify(token, key, verifyOptions)
+          : await jwtVerify(token, key, verifyOptions));
     } catch (error) {
-      throw toAuthenticationError(error);
+      throw toAuthenticationError(error, pinned);
     }
     return toPrincipal(payload);
   };
@@ -70,6 +101,26 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
     verify,
     authenticate: async (authorization) => verify(parseBearer(authorization)),
   };
+}
+
+function verificationKey(
+  secret: unknown,
+  jwksUrl: string | undefined,
+  jwksAlgorithm: string,
+): { key: Uint8Array | JWTVerifyGetKey; pinned: string } {
+  if (jwksUrl === undefined) return { key: secretKey(secret), pinned: algorithm };
+  let url: URL;
+  try {
+    url = new URL(jwksUrl);
+  } catch {
+    throw new TypeError(`Expected \`jwksUrl\` to be a URL, got ${JSON.stringify(jwksUrl)}`);
+  }
+  if (!/^(RS|PS|ES)(256|384|512)$|^EdDSA$/.test(jwksAlgorithm)) {
+    throw new TypeError(
+      `Expected \`jwksAlgorithm\` to be an asymmetric JWS algorithm (RS256, PS256, ES256, EdDSA…), got ${JSON.stringify(jwksAlgorithm)}`,
+    );
+  }
+  return { key: createRemoteJWKSet(url), pinned: jwksAlgorithm };
 }
 
 /**
@@ -191,7 +242,7 @@ function toPrincipal(payload: JWTPayload): Principal {
   return exp === undefined ? principal : { ...principal, expiresAt: exp * 1_000 };
 }
 
-function toAuthenticationError(thrown: unknown): Error {
+function toAuthenticationError(thrown: unknown, pinned: string): Error {
   if (thrown instanceof errors.JWTExpired) {
     const exp = thrown.payload.exp;
     const when = typeof exp === 'number' ? ` at ${new Date(exp * 1_000).toISOString()}` : '';
@@ -203,11 +254,11 @@ function toAuthenticationError(thrown: unknown): Error {
     });
   }
   if (thrown instanceof errors.JOSEAlgNotAllowed || thrown instanceof errors.JOSENotSupported) {
-    return new AuthenticationError('unsupported_algorithm', `the token must be signed with ${algorithm}`, {
+    return new AuthenticationError('unsupported_algorithm', `the token must be signed with ${pinned}`, {
       cause: thrown,
     });
   }
-  if (thrown instanceof errors.JWSSignatureVerificationFailed) {
+  if (thrown instanceof errors.JWSSignatureVerificationFailed || thrown instanceof errors.JWKSNoMatchingKey) {
     return new AuthenticationError('invalid_signature', "the token's signature does not verify", {
       cause: thrown,
     });

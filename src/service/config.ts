@@ -1,4 +1,6 @@
 // The environment is `unknown` until this parser has run; inside, Config carries the guarantees.
+import { defaultOperationLimits, type OperationLimits } from './operation-limits.js';
+import type { OperationRateLimitOptions } from './operation-rate-limit.js';
 
 export interface Config {
   readonly port: number;
@@ -7,6 +9,15 @@ export interface Config {
   /** Unset → embedded PGlite. */
   readonly databaseUrl: string | undefined;
   readonly authSecret: string;
+  /** `AUTH_JWKS_URL`: verify tokens with an identity provider's key set instead of the secret. */
+  readonly jwksUrl: string | undefined;
+  /** `AUTH_JWKS_ALGORITHM`, the one algorithm allowed with the key set. */
+  readonly jwksAlgorithm: string;
+  /** `AUTH_ISSUER` / `AUTH_AUDIENCE`: checked when set. */
+  readonly issuer: string | undefined;
+  readonly audience: string | undefined;
+  /** `METRICS_PORT`: serve `/metrics` only there, apart from the public port. */
+  readonly metricsPort: number | undefined;
   /** True when AUTH_SECRET was not set and the development secret is in use. */
   readonly devSecret: boolean;
   readonly exchange: string;
@@ -24,6 +35,16 @@ export interface Config {
   readonly allowedOrigins: readonly string[] | undefined;
   /** How long a graceful shutdown may take before the process exits anyway. */
   readonly shutdownTimeoutMs: number;
+  /** `NODE_ENV=production`: internal errors masked, AUTH_SECRET required, introspection and GraphiQL off by default. */
+  readonly production: boolean;
+  /** `GRAPHQL_INTROSPECTION`; default: on except in production. */
+  readonly introspection: boolean;
+  /** `GRAPHIQL`; default: on except in production. */
+  readonly graphiql: boolean;
+  /** Operations per token and per connection (`RATE_LIMIT_*`). */
+  readonly rateLimit: Required<Omit<OperationRateLimitOptions, 'clock' | 'onRefused'>>;
+  /** What one GraphQL operation may ask for (`MAX_OPERATION_*`). */
+  readonly operationLimits: Required<OperationLimits>;
 }
 
 /** Signs development tokens only: never use it in production. */
@@ -49,14 +70,6 @@ function integer(
   return value;
 }
 
-function flag(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
-  const raw = env[name]?.trim().toLowerCase();
-  if (raw === undefined || raw === '') return fallback;
-  if (raw === 'true' || raw === '1') return true;
-  if (raw === 'false' || raw === '0') return false;
-  throw new ConfigError(`Expected ${name} to be true or false, got "${env[name]}"`);
-}
-
 function text(env: NodeJS.ProcessEnv, name: string): string | undefined {
   const raw = env[name]?.trim();
   return raw === undefined || raw === '' ? undefined : raw;
@@ -77,8 +90,23 @@ function url(env: NodeJS.ProcessEnv, name: string, protocols: readonly string[])
   return raw;
 }
 
+function flag(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
+  const raw = text(env, name);
+  if (raw === undefined) return fallback;
+  if (raw === 'true' || raw === '1') return true;
+  if (raw === 'false' || raw === '0') return false;
+  throw new ConfigError(`Expected ${name} to be true or false, got "${raw}"`);
+}
+
 export function parseConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const production = text(env, 'NODE_ENV') === 'production';
   const secret = text(env, 'AUTH_SECRET');
+  const jwksUrl = url(env, 'AUTH_JWKS_URL', ['https:', 'http:']);
+  if (production && secret === undefined && jwksUrl === undefined) {
+    throw new ConfigError(
+      'AUTH_SECRET (or AUTH_JWKS_URL) is required with NODE_ENV=production (the development secret is public)',
+    );
+  }
   if (secret !== undefined && Buffer.byteLength(secret) < 32) {
     throw new ConfigError('Expected AUTH_SECRET to be at least 32 bytes (HS256 needs a 256-bit key)');
   }
@@ -89,7 +117,13 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env): Config {
     amqpUrl: url(env, 'AMQP_URL', ['amqp:', 'amqps:']),
     databaseUrl: url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),
     authSecret: secret ?? devAuthSecret,
-    devSecret: secret === undefined,
+    devSecret: secret === undefined && jwksUrl === undefined,
+    jwksUrl,
+    jwksAlgorithm: text(env, 'AUTH_JWKS_ALGORITHM') ?? 'RS256',
+    issuer: text(env, 'AUTH_ISSUER'),
+    audience: text(env, 'AUTH_AUDIENCE'),
+    metricsPort:
+      text(env, 'METRICS_PORT') === undefined ? undefined : integer(env, 'METRICS_PORT', 0, 0, 65_535),
     exchange,
     projectorQueue: text(env, 'PROJECTOR_QUEUE') ?? `${exchange}.orders-projector`,
     readAfterTimeoutMs: integer(env, 'READ_AFTER_TIMEOUT_MS', 2_000, 0, 60_000),
@@ -102,5 +136,25 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env): Config {
       .map((origin) => origin.trim())
       .filter(Boolean),
     shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
+    production,
+    introspection: flag(env, 'GRAPHQL_INTROSPECTION', !production),
+    graphiql: flag(env, 'GRAPHIQL', !production),
+    rateLimit: {
+      perToken: {
+        ratePerSec: integer(env, 'RATE_LIMIT_TOKEN_PER_SEC', 50, 1, 1_000_000),
+        burst: integer(env, 'RATE_LIMIT_TOKEN_BURST', 200, 1, 1_000_000),
+      },
+      perConnection: {
+        ratePerSec: integer(env, 'RATE_LIMIT_CONNECTION_PER_SEC', 20, 1, 1_000_000),
+        burst: integer(env, 'RATE_LIMIT_CONNECTION_BURST', 100, 1, 1_000_000),
+      },
+      closeAfterRefusals: integer(env, 'RATE_LIMIT_CLOSE_AFTER', 20, 1, 1_000_000),
+    },
+    operationLimits: {
+      maxTokens: integer(env, 'MAX_OPERATION_TOKENS', defaultOperationLimits.maxTokens, 1, 1_000_000),
+      maxAliases: integer(env, 'MAX_OPERATION_ALIASES', defaultOperationLimits.maxAliases, 0, 1_000_000),
+      maxDepth: integer(env, 'MAX_OPERATION_DEPTH', defaultOperationLimits.maxDepth, 1, 1_000),
+      maxCost: integer(env, 'MAX_OPERATION_COST', defaultOperationLimits.maxCost, 1, 1_000_000_000),
+    },
   };
 }

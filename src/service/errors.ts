@@ -4,10 +4,11 @@ import { PokegateError } from '../core/errors.js';
  * Why a credential was refused:
  * - `missing` — no `authorization` value at all;
  * - `malformed` — not `Bearer <jwt>`, or not a JWT;
- * - `unsupported_algorithm` — signed with anything but HS256 (or not signed);
- * - `invalid_signature` — not signed with this service's secret;
+ * - `unsupported_algorithm` — signed with anything but the pinned algorithm (HS256, or `AUTH_JWKS_ALGORITHM`), or not signed;
+ * - `invalid_signature` — not signed with this service's secret, or with no key of the key set;
  * - `expired` — past its `exp`;
- * - `invalid_claims` — `sub`, `companies` or `admin` missing or of the wrong type, or not valid yet (`nbf`).
+ * - `invalid_claims` — `sub`, `companies` or `admin` missing or of the wrong type, not valid yet
+ *   (`nbf`), or another issuer or audience than the configured ones.
  */
 export type AuthFailure =
   'missing' | 'malformed' | 'unsupported_algorithm' | 'invalid_signature' | 'expired' | 'invalid_claims';

@@ -16,15 +16,18 @@ export interface WsExtra {
   readonly socket: WebSocket;
 }
 
-/** Longest close reason the protocol allows (123 bytes), for a reason made of an error message. */
-function closeReason(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
-  return Buffer.byteLength(message) > 123 ? 'Internal server error' : message;
+/** A close reason within the protocol's 123 bytes. */
+function fitReason(reason: string): string {
+  return Buffer.byteLength(reason) > 123 ? 'Internal server error' : reason;
 }
 
-/** A socket's error closes it; `this` is the socket, so one function serves them all. */
-function fail(this: WebSocket, error: unknown): void {
-  this.close(CloseCode.InternalServerError, closeReason(error));
+/**
+ * A peer's protocol violation (an oversized frame, a bad opcode) or a broken
+ * TCP stream: ws closes the socket itself with the matching code (1009,
+ * 1002…). The client's doing, not an internal error; one function for all sockets.
+ */
+function ignore(): void {
+  // ws has closed the socket already.
 }
 
 /**
@@ -35,9 +38,12 @@ function fail(this: WebSocket, error: unknown): void {
  */
 class SocketAdapter implements GraphQLWsSocket {
   readonly #socket: WebSocket;
+  /** Logs an error that breaks the socket and returns its close reason (4500). */
+  readonly #onInternalError: (error: unknown) => string;
 
-  constructor(socket: WebSocket) {
+  constructor(socket: WebSocket, onInternalError: (error: unknown) => string) {
     this.#socket = socket;
+    this.#onInternalError = onInternalError;
   }
 
   get protocol(): string {
@@ -67,7 +73,7 @@ class SocketAdapter implements GraphQLWsSocket {
     const socket = this.#socket;
     socket.on('message', (data: Buffer) => {
       handle(data.toString('utf8')).catch((error: unknown) => {
-        fail.call(socket, error);
+        socket.close(CloseCode.InternalServerError, fitReason(this.#onInternalError(error)));
       });
     });
   }
@@ -77,7 +83,8 @@ class SocketAdapter implements GraphQLWsSocket {
  * graphql-ws's server over a `ws` server, as `graphql-ws/use/ws` does it, but
  * without an `async` message listener: that listener's frame would keep each
  * `subscribe` message's buffer alive for as long as its subscription lasts.
- * Returns the disposer: it closes every socket with 1001 and the server.
+ * `onInternalError` logs an error that breaks a socket and returns its close
+ * reason (4500). Returns the disposer: it closes every socket with 1001 and the server.
  */
 export function serveGraphQLWs<
   P extends Record<PropertyKey, unknown> | undefined,
@@ -86,16 +93,19 @@ export function serveGraphQLWs<
   options: ServerOptions<P, WsExtra & Partial<E>>,
   wss: WebSocketServer,
   keepAliveMs: number,
+  onInternalError: (error: unknown) => string,
 ): { dispose(): Promise<void> } {
   const server = makeServer(options);
   wss.options.handleProtocols = handleProtocols;
   wss.once('error', (error) => {
-    for (const client of wss.clients) client.close(CloseCode.InternalServerError, closeReason(error));
+    const reason = fitReason(onInternalError(error));
+    for (const client of wss.clients) client.close(CloseCode.InternalServerError, reason);
   });
   wss.on('connection', (socket: WebSocket) => {
-    socket.on('error', fail);
+    socket.on('error', ignore);
     socket.on('pong', answered);
-    const closed = server.opened(new SocketAdapter(socket), { socket } as WsExtra & Partial<E>);
+    const closed = server.opened(new SocketAdapter(socket, onInternalError), { socket } as WsExtra &
+      Partial<E>);
     socket.on('close', (code, reason) => {
       void closed(code, reason.toString('utf8'));
     });

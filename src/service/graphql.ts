@@ -1,9 +1,13 @@
 import { readdirSync, readFileSync } from 'node:fs';
+import { NoSchemaIntrospectionCustomRule } from 'graphql';
 import { createSchema, createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import type { Logger } from 'pino';
 import { useSharedSubscriptionExecution } from '../graphql/shared-subscription-plugin.js';
 import type { Principal } from './auth.js';
 import type { GraphQLContext } from './context.js';
+import type { InternalErrors } from './internal-errors.js';
+import { rateLimitedError, type OperationRateLimit } from './operation-rate-limit.js';
+import { operationLimitPlugins, type OnOperationRefused, type OperationLimits } from './operation-limits.js';
 import { resolvers } from './resolvers.js';
 
 const schemaDir = new URL('../../schema/', import.meta.url);
@@ -28,6 +32,24 @@ export interface GraphQLOptions {
   readonly maxBodyBytes?: number;
   /** More plugins, after authentication. @default [] */
   readonly plugins?: readonly Plugin[];
+  /** What one operation may ask for, over HTTP, SSE and WebSocket alike. @default defaultOperationLimits */
+  readonly limits?: OperationLimits;
+  /** Called for every operation a limit refuses. @default nothing */
+  readonly onRefused?: OnOperationRefused;
+  /** Operations per token; one over it is answered 429 with `Retry-After`. @default no limit */
+  readonly rateLimit?: OperationRateLimit;
+  /** Logs and masks unexpected errors, giving each an id. */
+  readonly internalErrors: InternalErrors;
+  /**
+   * Answers introspection queries (`__schema`, `__type`); off in production.
+   * @default true
+   */
+  readonly introspection?: boolean;
+  /**
+   * Serves GraphiQL to a browser's GET of `/graphql`; off in production.
+   * @default true
+   */
+  readonly graphiql?: boolean;
 }
 
 /** The context yoga starts from: the HTTP request, or graphql-ws's principal. */
@@ -38,7 +60,19 @@ interface ServerContext {
 export type GraphQLServer = YogaServerInstance<ServerContext, GraphQLContext>;
 
 export function createGraphQLServer(options: GraphQLOptions): GraphQLServer {
-  const { authenticate, services, logger, maxBodyBytes = 65_536, plugins = [] } = options;
+  const {
+    authenticate,
+    services,
+    logger,
+    maxBodyBytes = 65_536,
+    limits,
+    onRefused,
+    internalErrors,
+    introspection = true,
+    graphiql = true,
+    rateLimit,
+    plugins = [],
+  } = options;
   /** Principals of HTTP requests, verified before yoga parses anything. */
   const principals = new WeakMap<Request, Principal>();
 
@@ -52,12 +86,25 @@ export function createGraphQLServer(options: GraphQLOptions): GraphQLServer {
         return;
       }
       // GraphiQL's page itself is static; its requests carry the token like any other.
-      if (request.method === 'GET' && request.headers.get('accept')?.includes('text/html') === true) return;
+      if (
+        graphiql &&
+        request.method === 'GET' &&
+        request.headers.get('accept')?.includes('text/html') === true
+      )
+        return;
+      let principal: Principal;
       try {
-        principals.set(request, await authenticate(request.headers.get('authorization')));
+        principal = await authenticate(request.headers.get('authorization'));
       } catch (error) {
         event.endResponse(json(fetchAPI, 401, error instanceof Error ? error.message : 'Unauthorized'));
+        return;
       }
+      const waitMs = rateLimit?.take(principal) ?? 0;
+      if (waitMs > 0) {
+        event.endResponse(tooManyRequests(fetchAPI, waitMs));
+        return;
+      }
+      principals.set(request, principal);
     },
   };
 
@@ -65,13 +112,25 @@ export function createGraphQLServer(options: GraphQLOptions): GraphQLServer {
     schema: createSchema<GraphQLContext>({ typeDefs: loadTypeDefs(), resolvers: resolvers as never }),
     graphqlEndpoint: '/graphql',
     landingPage: false,
+    graphiql,
+    maskedErrors: { maskError: internalErrors.maskError },
+    // Checks the body as it streams in, whatever the framing: a chunked body has no Content-Length.
+    maxRequestBodySize: maxBodyBytes,
     logging: {
       debug: (...args) => logger.debug({ args }, 'yoga'),
       info: (...args) => logger.info({ args }, 'yoga'),
       warn: (...args) => logger.warn({ args }, 'yoga'),
-      error: (...args) => logger.error({ args }, 'yoga'),
+      error: (...args) => {
+        if (!internalErrors.reported(args[0])) logger.error({ args }, 'yoga');
+      },
     },
-    plugins: [httpAuth, useSharedSubscriptionExecution(), ...plugins],
+    plugins: [
+      httpAuth,
+      ...operationLimitPlugins(limits, onRefused),
+      ...(introspection ? [] : [noIntrospection]),
+      useSharedSubscriptionExecution(),
+      ...plugins,
+    ],
     context: (initial) => {
       // graphql-ws brings its principal from connection_init and has no fetch Request.
       const request = initial.request as Request | undefined;
@@ -82,6 +141,20 @@ export function createGraphQLServer(options: GraphQLOptions): GraphQLServer {
         ? { ...services, principal }
         : { ...services, principal, signal: request.signal };
     },
+  });
+}
+
+/** graphql-js's own rule: `__schema` and `__type` are refused; `__typename` still answers. */
+const noIntrospection: Plugin = {
+  onValidate({ addValidationRule }) {
+    addValidationRule(NoSchemaIntrospectionCustomRule);
+  },
+};
+
+function tooManyRequests(fetchAPI: { readonly Response: typeof Response }, waitMs: number): Response {
+  return new fetchAPI.Response(JSON.stringify({ errors: [rateLimitedError(waitMs).toJSON()] }), {
+    status: 429,
+    headers: { 'content-type': 'application/json', 'retry-after': String(Math.ceil(waitMs / 1_000)) },
   });
 }
 

@@ -2,7 +2,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Registry as PromRegistry } from 'prom-client';
 
 export interface HttpRoutesOptions {
-  readonly metrics: PromRegistry;
+  /** Served at `/metrics` when given; else `/metrics` goes to `fallback` like any other path. */
+  readonly metrics: PromRegistry | undefined;
   /** Whether the replica can poke: consuming from the broker and the read view answering. */
   readonly ready: () => Promise<boolean>;
   /** Everything else: `/graphql` (yoga) and the demo page. */
@@ -17,7 +18,7 @@ export function createHttpRoutes(
   return (request, response) => {
     const path = (request.url ?? '/').split('?', 1)[0];
     if (request.method !== 'GET' && request.method !== 'HEAD') {
-      if (path === '/metrics' || path === '/healthz' || path === '/readyz') {
+      if ((path === '/metrics' && metrics !== undefined) || path === '/healthz' || path === '/readyz') {
         send(response, 405, 'text/plain', 'Method Not Allowed\n');
       } else {
         fallback(request, response);
@@ -35,6 +36,10 @@ export function createHttpRoutes(
         );
         return;
       case '/metrics':
+        if (metrics === undefined) {
+          fallback(request, response);
+          return;
+        }
         metrics.metrics().then(
           (text) => send(response, 200, metrics.contentType, text),
           (error: unknown) =>
@@ -50,4 +55,9 @@ export function createHttpRoutes(
 function send(response: ServerResponse, status: number, type: string, body: string): void {
   response.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' });
   response.end(body);
+}
+
+/** The fallback of the internal port: nothing but the operational endpoints. */
+export function notFound(_request: IncomingMessage, response: ServerResponse): void {
+  send(response, 404, 'text/plain', 'Not Found\n');
 }

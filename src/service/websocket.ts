@@ -11,6 +11,8 @@ import {
 import type { Principal } from './auth.js';
 import { serveGraphQLWs } from './graphql-ws-server.js';
 import { createTokenExpiry } from './token-expiry.js';
+import type { InternalErrors } from './internal-errors.js';
+import type { ConnectionAdmission, OperationRateLimit } from './operation-rate-limit.js';
 
 export interface WebSocketOptions {
   /** @default '/graphql' */
@@ -71,6 +73,17 @@ export interface WebSocketDeps {
   /** Verifies `connection_init`'s `authorization` value; throws when it is missing or bad. */
   readonly authenticate: (authorization: unknown) => Promise<Principal>;
   readonly logger: Logger;
+  /**
+   * Logs an error that breaks a socket under an id; the close reason (4500)
+   * carries the id, and the message only when errors are not masked.
+   */
+  readonly internalErrors: InternalErrors;
+  /**
+   * Subscribe messages per token and per connection: one over it gets an
+   * error result; a connection that keeps going is closed with 1008.
+   * @default no limit
+   */
+  readonly rateLimit?: OperationRateLimit;
 }
 
 export interface WebSocketEndpoint {
@@ -82,6 +95,7 @@ export interface WebSocketEndpoint {
 
 interface ConnectionExtra extends Record<PropertyKey, unknown> {
   principal: Principal;
+  admission?: ConnectionAdmission;
 }
 
 interface Enveloped {
@@ -111,7 +125,7 @@ export function attachWebSocket(
     maxBufferedBytes = 1_048_576,
     keepAliveMs = 12_000,
   } = options;
-  const { yoga, authenticate, logger } = deps;
+  const { yoga, authenticate, logger, internalErrors, rateLimit } = deps;
   const wss = new WebSocketServer({ noServer: true, maxPayload: maxPayloadBytes });
   const origins = allowedOrigins === undefined ? undefined : new Set(allowedOrigins);
   const serialize = createResultSerializer();
@@ -151,13 +165,21 @@ export function attachWebSocket(
           return false; // graphql-ws closes with 4403 Forbidden
         }
         ctx.extra.principal = principal;
-        if (principal.expiresAt !== undefined) expiry.watch(ctx.extra.socket, principal.expiresAt);
+        const socket = ctx.extra.socket;
+        if (rateLimit !== undefined)
+          ctx.extra.admission = rateLimit.forConnection(principal, (code, reason) =>
+            // After the refusal's error message, which graphql-ws sends once onSubscribe returns.
+            setImmediate(() => socket.close(code, reason)),
+          );
+        if (principal.expiresAt !== undefined) expiry.watch(socket, principal.expiresAt);
         return true;
       },
       onClose(ctx) {
         expiry.forget(ctx.extra.socket);
       },
       async onSubscribe(ctx, id, params) {
+        const refused = ctx.extra.admission?.admit();
+        if (refused !== undefined) return [refused];
         if (Object.keys(ctx.subscriptions).length > maxSubscriptionsPerConnection) {
           return [
             new GraphQLError(
@@ -202,6 +224,10 @@ export function attachWebSocket(
     },
     wss,
     keepAliveMs,
+    (error) => {
+      const { errorId, message } = internalErrors.report(error, 'websocket');
+      return `${message} (${errorId})`;
+    },
   );
 
   /**

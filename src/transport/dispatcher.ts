@@ -1,4 +1,5 @@
 import type { EventParser } from './event-parser.js';
+import { createLogThrottle } from './log-throttle.js';
 import { reasonOf, silentLogger, type Logger } from './logger.js';
 import type { Mapper, ResyncTarget, TransientConsumerOptions } from './transient-consumer.js';
 import {
@@ -39,6 +40,8 @@ export function createDispatcher<E>(options: TransientConsumerOptions<E>, compon
   const bindingKeys = expectKeys('bindingKeys', options.bindingKeys ?? ['#']);
   const observer = toSafeTransportObserver(options.observer);
   const logger = (options.logger ?? silentLogger).child({ component });
+  // A poison flood is one line, then one summary per interval: the counter has every one.
+  const malformed = createLogThrottle({ logger });
 
   return {
     bindingKeys,
@@ -48,7 +51,8 @@ export function createDispatcher<E>(options: TransientConsumerOptions<E>, compon
       const parsed = parse(body);
       if (!parsed.ok) {
         observer.event({ outcome: 'malformed', routingKey });
-        logger.warn(
+        malformed.warn(
+          parsed.reason,
           { routingKey, reason: parsed.reason, detail: parsed.detail, bytes: body.byteLength },
           'malformed message acknowledged and dropped',
         );

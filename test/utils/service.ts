@@ -9,6 +9,8 @@ export interface ServiceProcess {
   readonly port: number;
   readonly httpUrl: string;
   readonly wsUrl: string;
+  /** `http://127.0.0.1:<METRICS_PORT>` when the service has a metrics port of its own. */
+  readonly metricsUrl: string | undefined;
   /** Every log line so far, parsed. */
   readonly logs: readonly Record<string, unknown>[];
   /** Lines that were not JSON logs (a crash's stack trace, a warning of node's). */
@@ -61,6 +63,7 @@ export async function startService(env: Record<string, string>, timeoutMs = 60_0
   child.stdout.on('data', (chunk: Buffer) => read(chunk, out));
   child.stderr.on('data', (chunk: Buffer) => read(chunk, err));
 
+  let metricsPort: unknown;
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(
       () => reject(new Error(`service did not start within ${timeoutMs} ms:\n${stray.join('\n')}`)),
@@ -69,6 +72,7 @@ export async function startService(env: Record<string, string>, timeoutMs = 60_0
     onLine = (log) => {
       if (log['msg'] === 'pokegate listening') {
         clearTimeout(timer);
+        metricsPort = log['metricsPort'];
         resolve(log['port'] as number);
       }
     };
@@ -81,6 +85,7 @@ export async function startService(env: Record<string, string>, timeoutMs = 60_0
     port,
     httpUrl: `http://127.0.0.1:${port}`,
     wsUrl: `ws://127.0.0.1:${port}/graphql`,
+    metricsUrl: typeof metricsPort === 'number' ? `http://127.0.0.1:${metricsPort}` : undefined,
     logs,
     stray,
     stop(signal = 'SIGTERM') {
