@@ -1,10 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  createEventParser,
-  orderEventSchema,
-  type OrderEvent,
-  type ProjectionOutcome,
-} from '../../src/index.js';
+import { createEventParser, type ProjectionOutcome } from 'pokegate';
+import { orderEventSchema, type OrderEvent } from '../../src/transport/order-events.js';
 import { createProjectionRunner, type Delivery } from '../../src/transport/projection-runner.js';
 import { deferred } from '../utils/deferred.js';
 import { MemoryReadView, orderEvent } from '../utils/orders.js';

@@ -1,10 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type {
-  OrderEvent,
-  ProjectionHandlers,
-  ProjectionOutcome,
-  ProjectionContext,
-} from '../../src/index.js';
+import type { OrderEvent } from '../../src/transport/order-events.js';
+import type { ProjectionHandlers, ProjectionOutcome, ProjectionContext } from 'pokegate';
 
 /** The poke of the tests: `orderId` null for a resync. */
 export interface Poke {
