@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1
 
-# Build stage: dev dependencies and the TypeScript compiler live only here.
+# Build stage: every dependency and the bundler live only here.
 FROM node:24-slim AS build
 WORKDIR /app
 # Manifests first, so the dependency layer is reused while only sources change.
@@ -8,17 +8,17 @@ COPY package.json package-lock.json ./
 RUN npm ci
 # Everything the build may read (.dockerignore keeps out what it must not).
 COPY . .
-RUN npm run build
+# The reference service as one file (build/service/main.js) and the demo page (build/demo).
+RUN npm run build:service
 
-# Runtime stage: production dependencies, the compiled output and the schema.
+# Runtime stage: the bundle, the schema it reads at start, and PGlite, the one
+# dependency it loads from node_modules (only when DATABASE_URL is unset).
 FROM node:24-slim
 ENV NODE_ENV=production
 WORKDIR /app
-COPY package.json package-lock.json ./
-RUN npm ci --omit=dev && npm cache clean --force
-# All of dist/ (service, library and the demo page's assets) and the GraphQL schema.
-COPY --from=build /app/dist ./dist
+COPY --from=build /app/build ./build
 COPY --from=build /app/schema ./schema
+COPY --from=build /app/node_modules/@electric-sql/pglite ./node_modules/@electric-sql/pglite
 # The files stay root-owned and read-only to the process that runs them.
 USER node
 ENV PORT=4000
@@ -31,4 +31,4 @@ HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
 # A 16 MiB semi-space: a flood's garbage does not grow the young generation (and RSS) to 64 MiB.
 # Exec form: node itself receives SIGTERM and drains (no shell in between to swallow it).
 STOPSIGNAL SIGTERM
-CMD ["node", "--max-semi-space-size=16", "dist/service/main.js"]
+CMD ["node", "--max-semi-space-size=16", "build/service/main.js"]

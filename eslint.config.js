@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'coverage/', 'node_modules/', 'src/generated/', 'test/artifacts/'] },
+  { ignores: ['dist/', 'build/', 'coverage/', 'node_modules/', 'src/generated/', 'test/artifacts/'] },
   js.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
   {

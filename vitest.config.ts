@@ -1,11 +1,29 @@
+import { readFileSync } from 'node:fs';
 import { defineConfig } from 'vitest/config';
+
+// The service, the tests and the benchmarks import the library by its package
+// name (`pokegate/amqp`), as any user does; here those imports run the sources
+// that each entry's `pokegate-source` condition names.
+const { exports: entries } = JSON.parse(readFileSync(new URL('package.json', import.meta.url), 'utf8')) as {
+  exports: Record<string, string | Record<string, string>>;
+};
+const library = Object.entries(entries).flatMap(([subpath, target]) =>
+  typeof target === 'object' && target['pokegate-source'] !== undefined
+    ? [
+        {
+          find: new RegExp(`^${subpath.replace('.', 'pokegate')}$`),
+          replacement: new URL(target['pokegate-source'], import.meta.url).pathname,
+        },
+      ]
+    : [],
+);
 
 export default defineConfig({
   resolve: {
     // graphql 16 ships CJS (`main`) and ESM (`module`). Node resolves our imports and
     // graphql-yoga's to the same CJS copy; without this, vite would hand our code the
     // ESM copy and graphql would see two realms.
-    alias: [{ find: /^graphql$/, replacement: 'graphql/index.js' }],
+    alias: [{ find: /^graphql$/, replacement: 'graphql/index.js' }, ...library],
   },
   test: {
     testTimeout: 20_000,

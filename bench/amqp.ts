@@ -3,15 +3,9 @@
 // with one receiver per key.
 import { randomUUID } from 'node:crypto';
 import { connect } from 'amqplib';
-import {
-  createAmqpTransientConsumer,
-  createEventParser,
-  createGate,
-  createRegistry,
-  orderEventSchema,
-  route,
-  type OrderEvent,
-} from '../src/index.js';
+import { createAmqpTransientConsumer } from 'pokegate/amqp';
+import { createEventParser, createGate, createRegistry, route } from 'pokegate';
+import { orderEventSchema, type OrderEvent } from '../src/transport/order-events.js';
 import { median, printTable } from './table.js';
 
 interface Poke {

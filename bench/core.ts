@@ -1,6 +1,6 @@
 // The core's hot paths, each measured against a plain-JavaScript floor in the
 // same run, because only ratios mean anything on a shared machine.
-import { createGate, createRegistry, type Receiver } from '../src/index.js';
+import { createGate, createRegistry, type Receiver } from 'pokegate';
 import { gc, median, printTable } from './table.js';
 
 interface Poke {

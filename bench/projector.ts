@@ -7,13 +7,9 @@
 import { randomUUID } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { connect } from 'amqplib';
-import {
-  createAmqpProjector,
-  createEventParser,
-  orderEventSchema,
-  orderRoutingKey,
-  type OrderEvent,
-} from '../src/index.js';
+import { createAmqpProjector } from 'pokegate/amqp';
+import { createEventParser } from 'pokegate';
+import { orderEventSchema, orderRoutingKey, type OrderEvent } from '../src/transport/order-events.js';
 import { createOrderProjection } from '../src/orders/projection.js';
 import { createReadView } from '../src/orders/read-view.js';
 import { printTable } from './table.js';

@@ -46,10 +46,14 @@ export interface SpawnOptions {
 /** Runs `file` under tsx with `--expose-gc`; resolves once it sends `{type: 'ready'}`. */
 export async function spawnChild(file: string, options: SpawnOptions = {}): Promise<Child> {
   const { env = {}, nodeFlags = [], readyTimeoutMs = 60_000 } = options;
-  const child = spawn(process.execPath, ['--expose-gc', ...nodeFlags, '--import', 'tsx', file], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['--conditions=pokegate-source', '--expose-gc', ...nodeFlags, '--import', 'tsx', file],
+    {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    },
+  );
   children.add(child);
   const lines: string[] = [];
   for (const stream of [child.stdout, child.stderr]) {

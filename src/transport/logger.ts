@@ -1,6 +1,23 @@
-import { pino, type Logger } from 'pino';
+/** One log method: a structured object with a message, or a message alone (pino's shape). */
+export interface LogFn {
+  (fields: object, message?: string): void;
+  (message: string): void;
+}
 
-export type { Logger };
+/**
+ * What pokegate logs through: the few methods it calls. A pino logger
+ * satisfies it as it is; so does a thin wrapper around any other logger.
+ */
+export interface Logger {
+  debug: LogFn;
+  info: LogFn;
+  warn: LogFn;
+  error: LogFn;
+  /** A logger that adds `bindings` to every line. */
+  child(bindings: Record<string, unknown>): Logger;
+}
+
+const ignore = (): void => undefined;
 
 /**
  * What a component logs through when it is given no logger: nothing. Every
@@ -9,7 +26,13 @@ export type { Logger };
  * malformed or dead-letters, which is logged with its routing key and reason,
  * through a log throttle: once, then one summary with the count per interval.
  */
-export const silentLogger: Logger = pino({ level: 'silent' });
+export const silentLogger: Logger = Object.freeze({
+  debug: ignore,
+  info: ignore,
+  warn: ignore,
+  error: ignore,
+  child: () => silentLogger,
+});
 
 /** The message of anything thrown, for a log line. */
 export function reasonOf(thrown: unknown): string {

@@ -14,14 +14,14 @@ import {
   ConnectionFailedError,
   createLiveClient,
   OperationError,
-  type Clock,
   type ConnectionStatus,
   type FetchReason,
   type LiveClient,
   type LiveClientOptions,
   type LiveQuery,
   type LiveQueryStatus,
-} from '../../src/index.js';
+} from 'pokegate/client';
+import { type Clock } from 'pokegate';
 import { query, token } from '../utils/graphql-client.js';
 import { ManualClock } from '../utils/manual-clock.js';
 import { killAll, metric, startService, type ServiceProcess } from '../utils/service.js';

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ordersFresh } from '../../src/demo/freshness.js';
 import { OrdersChangedDocument, OrdersDocument } from '../../src/generated/operations.js';
-import { createLiveClient, type FetchReason, type LiveClient } from '../../src/index.js';
+import { createLiveClient, type FetchReason, type LiveClient } from 'pokegate/client';
 import { amqpUrl, openAdmin, uniqueName } from '../utils/amqp.js';
 import { query, secret, token } from '../utils/graphql-client.js';
 import { freePort, runProcess, type ChildProcessHandle } from '../utils/process.js';

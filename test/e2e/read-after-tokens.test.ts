@@ -5,7 +5,7 @@ import { createDatabase, killAll, metric, startService, type ServiceProcess } fr
 import { waitFor } from '../utils/wait-for.js';
 import { startSplitProxy } from '../utils/split-proxy.js';
 import { OrdersChangedDocument, OrdersDocument, type OrdersQuery } from '../../src/generated/operations.js';
-import { createLiveClient } from '../../src/index.js';
+import { createLiveClient } from 'pokegate/client';
 import WebSocket from 'ws';
 
 type Database = Awaited<ReturnType<typeof createDatabase>>;

@@ -3,24 +3,20 @@
 // file runs in the `broker-faults` project, after every other test (see
 // vitest.config.ts). Deleting the virtual host afterwards deletes all it held.
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createAmqpProjector, createAmqpPublisher, createAmqpTransientConsumer } from 'pokegate/amqp';
 import {
-  createAmqpProjector,
-  createAmqpPublisher,
-  createAmqpTransientConsumer,
   createEventParser,
   createGate,
   createRegistry,
-  orderEventSchema,
-  orderRoutingKey,
   PublisherBufferFullError,
   resyncTarget,
   route,
   type Gate,
-  type OrderEvent,
   type Publisher,
   type Registry,
   type TransientConsumer,
-} from '../../src/index.js';
+} from 'pokegate';
+import { orderEventSchema, orderRoutingKey, type OrderEvent } from '../../src/transport/order-events.js';
 import { uniqueName, urlForVhost } from '../utils/amqp.js';
 import { captureLogs, type CapturedLogs } from '../utils/log-capture.js';
 import { MemoryReadView, orderEvent, resyncPoke, type Poke } from '../utils/orders.js';

@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ordersFresh } from '../../src/demo/freshness.js';
 import { OrdersChangedDocument, OrdersDocument, PlaceOrderDocument } from '../../src/generated/operations.js';
-import { createLiveClient, type FetchReason, type LiveClient } from '../../src/index.js';
+import { createLiveClient, type FetchReason, type LiveClient } from 'pokegate/client';
 import { uniqueName, urlForVhost } from '../utils/amqp.js';
 import { token } from '../utils/graphql-client.js';
 import { rabbitmqctl } from '../utils/rabbitmqctl.js';

@@ -4,14 +4,9 @@
 // applied twice. Persistent messages: a stopped broker keeps only those. In
 // the `broker-faults` project, as `stop_app` stops the whole broker.
 import { afterAll, describe, expect, it } from 'vitest';
-import {
-  createAmqpProjector,
-  createEventParser,
-  orderEventSchema,
-  orderRoutingKey,
-  type OrderEvent,
-  type ProjectionResult,
-} from '../../src/index.js';
+import { createAmqpProjector } from 'pokegate/amqp';
+import { createEventParser, type ProjectionResult } from 'pokegate';
+import { orderEventSchema, orderRoutingKey, type OrderEvent } from '../../src/transport/order-events.js';
 import { createOrderProjection } from '../../src/orders/projection.js';
 import { createReadView, type ReadView } from '../../src/orders/read-view.js';
 import { openAdmin, uniqueName, urlForVhost, type Admin } from '../utils/amqp.js';

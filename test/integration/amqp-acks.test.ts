@@ -2,17 +2,9 @@
 // turn, and held back while the gate is loaded so that a flood waits in the
 // broker rather than in the process.
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import {
-  createAmqpTransientConsumer,
-  createEventParser,
-  createGate,
-  createRegistry,
-  orderEventSchema,
-  orderRoutingKey,
-  route,
-  type Gate,
-  type OrderEvent,
-} from '../../src/index.js';
+import { createAmqpTransientConsumer } from 'pokegate/amqp';
+import { createEventParser, createGate, createRegistry, route, type Gate } from 'pokegate';
+import { orderEventSchema, orderRoutingKey, type OrderEvent } from '../../src/transport/order-events.js';
 import { amqpUrl, openAdmin, uniqueName, type Admin } from '../utils/amqp.js';
 import { deferred } from '../utils/deferred.js';
 import { orderEvent, type Poke } from '../utils/orders.js';

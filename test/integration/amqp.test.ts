@@ -3,19 +3,19 @@
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   BrokerUnreachableError,
-  createAmqpProjector,
-  createAmqpPublisher,
-  createAmqpTransientConsumer,
   createEventParser,
   createGate,
   createRegistry,
-  orderEventSchema,
-  orderRoutingKey,
-  retryQueueName,
   route,
   TransportClosedError,
-  type OrderEvent,
-} from '../../src/index.js';
+} from 'pokegate';
+import {
+  createAmqpProjector,
+  createAmqpPublisher,
+  createAmqpTransientConsumer,
+  retryQueueName,
+} from 'pokegate/amqp';
+import { orderEventSchema, orderRoutingKey, type OrderEvent } from '../../src/transport/order-events.js';
 import { amqpUrl, openAdmin, uniqueName, type Admin } from '../utils/amqp.js';
 import { deferred } from '../utils/deferred.js';
 import { MemoryReadView, orderEvent, type Poke } from '../utils/orders.js';

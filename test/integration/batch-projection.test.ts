@@ -2,15 +2,9 @@
 // window of deliveries, per-message verdicts inside it, acknowledged after
 // the commit.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import {
-  createAmqpProjector,
-  createEventParser,
-  orderEventSchema,
-  orderRoutingKey,
-  type AmqpProjectorOptions,
-  type OrderEvent,
-  type Projector,
-} from '../../src/index.js';
+import { createAmqpProjector, type AmqpProjectorOptions } from 'pokegate/amqp';
+import { createEventParser, type Projector } from 'pokegate';
+import { orderEventSchema, orderRoutingKey, type OrderEvent } from '../../src/transport/order-events.js';
 import { createOrderProjection } from '../../src/orders/projection.js';
 import { createReadView, type ReadView } from '../../src/orders/read-view.js';
 import { openAdmin, projectorQueues, uniqueName, amqpUrl, type Admin } from '../utils/amqp.js';

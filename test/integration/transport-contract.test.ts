@@ -5,27 +5,26 @@ import {
   createAmqpProjector,
   createAmqpPublisher,
   createAmqpTransientConsumer,
+  retryQueueName,
+} from 'pokegate/amqp';
+import {
   createEventParser,
   createGate,
-  createInProcessBus,
   createRegistry,
-  orderEventSchema,
-  orderRoutingKey,
   resyncTarget,
-  retryQueueName,
   route,
   TransportClosedError,
   type DeadLetter,
-  type InProcessBus,
   type Mapper,
-  type OrderEvent,
   type Projector,
   type ProjectorOptions,
   type Publisher,
   type Registry,
   type TransientConsumer,
   type TransientConsumerOptions,
-} from '../../src/index.js';
+} from 'pokegate';
+import { createInProcessBus, type InProcessBus } from 'pokegate/bus';
+import { orderEventSchema, orderRoutingKey, type OrderEvent } from '../../src/transport/order-events.js';
 import { amqpUrl, openAdmin, uniqueName, type Admin } from '../utils/amqp.js';
 import { deferred } from '../utils/deferred.js';
 import { captureLogs } from '../utils/log-capture.js';

@@ -1,11 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  createGate,
-  createRegistry,
-  GateTimeoutError,
-  type GateOptions,
-  type Registry,
-} from '../../src/index.js';
+import { createGate, createRegistry, GateTimeoutError, type GateOptions, type Registry } from 'pokegate';
 import { deferred, type Deferred } from '../utils/deferred.js';
 import { flush, ManualClock } from '../utils/manual-clock.js';
 import { recordingObserver } from '../utils/recording-observer.js';

@@ -2,16 +2,13 @@ import { afterEach, describe, expect, it } from 'vitest';
 import {
   createEventParser,
   createGate,
-  createInProcessBus,
   createRegistry,
-  orderEventSchema,
-  orderRoutingKey,
   resyncTarget,
   route,
   TransportClosedError,
-  type InProcessBus,
-  type OrderEvent,
-} from '../../src/index.js';
+} from 'pokegate';
+import { createInProcessBus, type InProcessBus } from 'pokegate/bus';
+import { orderEventSchema, orderRoutingKey, type OrderEvent } from '../../src/transport/order-events.js';
 import { MemoryReadView, orderEvent, resyncPoke, type Poke } from '../utils/orders.js';
 import { recordingObserver } from '../utils/recording-observer.js';
 import { transportRecorder } from '../utils/transport-recorder.js';

@@ -4,7 +4,7 @@ import { useServer } from 'graphql-ws/use/ws';
 import { createPubSub, createSchema } from 'graphql-yoga';
 import WebSocket, { WebSocketServer } from 'ws';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createLiveClient, type LiveClient, type LiveQueryUpdate } from '../../src/index.js';
+import { createLiveClient, type LiveClient, type LiveQueryUpdate } from 'pokegate/client';
 import type { TypedDocumentNode } from '../../src/client/document.js';
 import { waitFor } from '../utils/wait-for.js';
 

@@ -2,7 +2,8 @@ import WebSocket from 'ws';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ordersFresh } from '../../src/demo/freshness.js';
 import { OrdersChangedDocument, OrdersDocument } from '../../src/generated/operations.js';
-import { createLiveClient, DisposedError, type LiveClient, type LiveClientOptions } from '../../src/index.js';
+import { createLiveClient, type LiveClient, type LiveClientOptions } from 'pokegate/client';
+import { DisposedError } from 'pokegate';
 import { ManualClock } from '../utils/manual-clock.js';
 import { waitFor } from '../utils/wait-for.js';
 

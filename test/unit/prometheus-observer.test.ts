@@ -1,6 +1,7 @@
 import { Registry as PromRegistry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createGate, createPrometheusObserver, createRegistry } from '../../src/index.js';
+import { createGate, createRegistry } from 'pokegate';
+import { createPrometheusObserver } from 'pokegate/prometheus';
 import { ManualClock } from '../utils/manual-clock.js';
 
 const disposables: { dispose(): void }[] = [];

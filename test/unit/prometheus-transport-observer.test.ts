@@ -1,6 +1,6 @@
 import { Registry as PromRegistry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
-import { createPrometheusTransportObserver } from '../../src/index.js';
+import { createPrometheusTransportObserver } from 'pokegate/prometheus';
 
 describe('createPrometheusTransportObserver', () => {
   it('keeps the transport metrics under the contract names, every outcome from 0', async () => {

@@ -1,6 +1,6 @@
 import { createSchema, createYoga } from 'graphql-yoga';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createReadAfter, type ReadAfter, type ReadAfterEvent } from '../../src/index.js';
+import { createReadAfter, type ReadAfter, type ReadAfterEvent } from 'pokegate/graphql';
 import { ManualClock, flush } from '../utils/manual-clock.js';
 import { waitFor } from '../utils/wait-for.js';
 

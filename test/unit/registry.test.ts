@@ -1,11 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  createGate,
-  createRegistry,
-  RegistryDisposedError,
-  type Gate,
-  type Registry,
-} from '../../src/index.js';
+import { createGate, createRegistry, RegistryDisposedError, type Gate, type Registry } from 'pokegate';
 import { deferred } from '../utils/deferred.js';
 import { flush, ManualClock } from '../utils/manual-clock.js';
 import { recordingObserver } from '../utils/recording-observer.js';

@@ -1,7 +1,7 @@
 import { parse, type ExecutionResult } from 'graphql';
 import { createSchema } from 'graphql-yoga';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createGate, createRegistry, type Registry } from '../../src/index.js';
+import { createGate, createRegistry, type Registry } from 'pokegate';
 import { setDirectDelivery } from '../../src/graphql/direct-delivery.js';
 import { createSharedSubscribe } from '../../src/graphql/shared-subscribe.js';
 

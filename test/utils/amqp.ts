@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { connect, type ChannelModel, type ConfirmChannel, type Options } from 'amqplib';
-import { defaultRetryDelaysMs, retryQueueName } from '../../src/index.js';
+import { defaultRetryDelaysMs } from 'pokegate';
+import { retryQueueName } from 'pokegate/amqp';
 
 /** The broker of the integration tests; an unreachable one fails them. */
 export const amqpUrl = process.env['AMQP_URL'] ?? 'amqp://guest:guest@127.0.0.1:5672';

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { BatchProjection, OrderEvent, ProjectionOutcome, ProjectionContext } from '../../src/index.js';
+import type { OrderEvent } from '../../src/transport/order-events.js';
+import type { BatchProjection, ProjectionOutcome, ProjectionContext } from 'pokegate';
 
 /** The poke of the tests: `orderId` null for a resync. */
 export interface Poke {

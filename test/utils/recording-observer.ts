@@ -1,4 +1,4 @@
-import type { Observer } from '../../src/index.js';
+import type { Observer } from 'pokegate';
 
 type Events = { [K in keyof Required<Observer>]: Parameters<Required<Observer>[K]>[0][] };
 

@@ -21,19 +21,39 @@ export interface ServiceProcess {
 
 const running = new Set<ChildProcess>();
 
+export interface StartServiceOptions {
+  /** @default 60000 */
+  readonly timeoutMs?: number;
+  /** Node's arguments. @default the sources, as `npm start` runs them */
+  readonly args?: readonly string[];
+  /** @default the repository */
+  readonly cwd?: string;
+}
+
 /**
  * Starts the reference service the way `npm start` does, on a free port, and
  * resolves once it logs that it listens.
  */
-export async function startService(env: Record<string, string>, timeoutMs = 60_000): Promise<ServiceProcess> {
-  const child = spawn(
-    process.execPath,
-    ['--max-semi-space-size=16', '--import', 'tsx', 'src/service/main.ts'],
-    {
-      env: { ...process.env, PORT: '0', LOG_LEVEL: 'info', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
+export async function startService(
+  env: Record<string, string>,
+  options: StartServiceOptions = {},
+): Promise<ServiceProcess> {
+  const {
+    timeoutMs = 60_000,
+    args = [
+      '--conditions=pokegate-source',
+      '--max-semi-space-size=16',
+      '--import',
+      'tsx',
+      'src/service/main.ts',
+    ],
+    cwd,
+  } = options;
+  const child = spawn(process.execPath, [...args], {
+    env: { ...process.env, PORT: '0', LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    cwd,
+  });
   running.add(child);
   const logs: Record<string, unknown>[] = [];
   const stray: string[] = [];

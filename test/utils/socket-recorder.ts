@@ -1,5 +1,5 @@
 import WebSocket from 'ws';
-import type { WebSocketConstructor } from '../../src/index.js';
+import type { WebSocketConstructor } from 'pokegate/client';
 
 /** A graphql-transport-ws message as it crossed the socket. */
 export interface Message {

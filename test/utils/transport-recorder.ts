@@ -1,4 +1,4 @@
-import type { EventOutcome, ProjectedOutcome, TransportObserver } from '../../src/index.js';
+import type { EventOutcome, ProjectedOutcome, TransportObserver } from 'pokegate';
 
 export interface TransportRecorder extends Required<TransportObserver> {
   readonly events: { readonly outcome: EventOutcome; readonly routingKey: string }[];

@@ -1,0 +1,24 @@
+/**
+ * Live queries over graphql-ws that refetch on every poke. Browser-safe.
+ *
+ * @module pokegate/client
+ */
+export { createLiveClient } from './live-client.js';
+export type {
+  LiveClient,
+  LiveClientOptions,
+  ConnectionStatus,
+  RequestOptions,
+} from './live-client-options.js';
+export type {
+  LiveQuery,
+  LiveQueryOptions,
+  LiveQueryStatus,
+  LiveQueryStats,
+  LiveQueryUpdate,
+  FetchReason,
+} from './live-query-options.js';
+export type { WebSocketConstructor } from './session.js';
+export type { TypedDocumentNode, OperationVariables } from './document.js';
+export { OperationError, ConnectionClosedError, ConnectionFailedError } from './errors.js';
+export type { CloseInfo } from './errors.js';
