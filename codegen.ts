@@ -6,14 +6,14 @@ import type { CodegenConfig } from '@graphql-codegen/cli';
 const config: CodegenConfig = {
   schema: 'schema/*.graphql',
   generates: {
-    'src/generated/resolvers.ts': {
+    'src/service/generated/resolvers.ts': {
       plugins: ['typescript', 'typescript-resolvers'],
       config: {
         useTypeImports: true,
         enumsAsTypes: true,
         immutableTypes: true,
         avoidOptionals: { field: true, inputValue: false, object: false, defaultValue: false },
-        contextType: '../service/context.js#GraphQLContext',
+        contextType: '../context.js#GraphQLContext',
         mappers: {
           Order: '../orders/types.js#Order as OrderModel',
           OrderChange: '../orders/types.js#OrderChange as OrderChangeModel',
@@ -26,8 +26,8 @@ const config: CodegenConfig = {
     },
     // The demo page's operations as typed documents: a query's result and
     // variables types travel with the document into the client.
-    'src/generated/operations.ts': {
-      documents: 'src/demo/*.graphql',
+    'src/service/generated/operations.ts': {
+      documents: 'src/service/demo/*.graphql',
       plugins: ['typescript-operations', 'typed-document-node'],
       config: {
         useTypeImports: true,

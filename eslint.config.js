@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'build/', 'coverage/', 'node_modules/', 'src/generated/', 'test/artifacts/'] },
+  { ignores: ['dist/', 'build/', 'coverage/', 'node_modules/', 'src/service/generated/', 'test/artifacts/'] },
   js.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
   {
@@ -21,6 +21,44 @@ export default tseslint.config(
       '@typescript-eslint/no-confusing-void-expression': ['error', { ignoreArrowShorthand: true }],
       // A type parameter that only shapes a result is how callers say what they expect back.
       '@typescript-eslint/no-unnecessary-type-parameters': 'off',
+    },
+  },
+  {
+    // The reference service and the examples are users of the library: they
+    // import the package's entries (`pokegate`, `pokegate/amqp`, …), never its files.
+    files: ['src/service/**/*.ts', 'src/examples/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex:
+                '^(\\.\\./)+(core|transport|amqp|bus|graphql|metrics|client|postgres)(/|$)|^(\\.\\./)+index\\.js$',
+              message:
+                'A service uses the library through its public entries: import from "pokegate" or "pokegate/<entry>".',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // The library never reaches into a service that uses it.
+    files: ['src/**/*.ts'],
+    ignores: ['src/service/**', 'src/examples/**'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '(^|/)(service|examples)(/|$)',
+              message: 'The library must not import a service that uses it.',
+            },
+          ],
+        },
+      ],
     },
   },
   { files: ['**/*.js'], ...tseslint.configs.disableTypeChecked },

@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { connect } from 'amqplib';
 import { createAmqpTransientConsumer } from 'pokegate/amqp';
 import { createEventParser, createGate, createRegistry, route } from 'pokegate';
-import { orderEventSchema, type OrderEvent } from '../src/transport/order-events.js';
+import { orderEventSchema, type OrderEvent } from '../src/service/orders/events.js';
 import { median, printTable } from './table.js';
 
 interface Poke {

@@ -9,9 +9,9 @@ import { readdir, readFile } from 'node:fs/promises';
 import { connect } from 'amqplib';
 import { createAmqpProjector } from 'pokegate/amqp';
 import { createEventParser } from 'pokegate';
-import { orderEventSchema, orderRoutingKey, type OrderEvent } from '../src/transport/order-events.js';
-import { createOrderProjection } from '../src/orders/projection.js';
-import { createReadView } from '../src/orders/read-view.js';
+import { orderEventSchema, orderRoutingKey, type OrderEvent } from '../src/service/orders/events.js';
+import { createOrderProjection } from '../src/service/orders/projection.js';
+import { createReadView } from '../src/service/orders/read-view.js';
 import { printTable } from './table.js';
 
 const amqpUrl = process.env['AMQP_URL'] ?? 'amqp://guest:guest@127.0.0.1:5672';

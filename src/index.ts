@@ -48,7 +48,13 @@ export type {
   ReceiversEvent,
 } from './core/observer.js';
 export { shallowEqual } from './core/shallow-equal.js';
-export { PokegateError, RegistryDisposedError, GateTimeoutError, DisposedError } from './core/errors.js';
+export {
+  PokegateError,
+  RegistryDisposedError,
+  GateTimeoutError,
+  DisposedError,
+  toError,
+} from './core/errors.js';
 
 // --- Events at the edge, mappers, and the transport interfaces every adapter implements ---
 export { createEventParser } from './transport/event-parser.js';
@@ -99,7 +105,15 @@ export type {
   ConsumingEvent,
   ProjectedEvent,
 } from './transport/transport-observer.js';
+export { silentLogger, reasonOf } from './transport/logger.js';
 export type { Logger, LogFn } from './transport/logger.js';
+export { createLogThrottle } from './transport/log-throttle.js';
+export type { LogThrottle, LogThrottleOptions } from './transport/log-throttle.js';
+
+// --- Helpers with the library's conventions, for adapters and services built on it ---
+export { abortable, abortReason } from './transport/abort.js';
+export { expectInteger, expectNumber } from './core/validate.js';
+export { unreferencedClock } from './core/clock.js';
 export {
   TransportClosedError,
   BrokerUnreachableError,

@@ -3,8 +3,8 @@
 import { randomUUID } from 'node:crypto';
 import { connect, type ChannelModel, type ConfirmChannel } from 'amqplib';
 import WebSocket from 'ws';
-import type { OrderEvent, OrderStatus } from '../../src/transport/order-events.js';
-import { orderRoutingKey } from '../../src/transport/order-events.js';
+import type { OrderEvent, OrderStatus } from '../../src/service/orders/events.js';
+import { orderRoutingKey } from '../../src/service/orders/events.js';
 import { now } from './subscribers.js';
 import { controlPath, type ControlEvent, type ControlMessage } from './workload.js';
 

@@ -1,9 +1,27 @@
 /**
- * The GraphQL side: read-after tokens (a yoga plugin that holds a request
- * until the changes its tokens stand for are visible on this replica).
+ * The GraphQL side: a yoga plugin that executes each subscription's selection
+ * once per poke and shares the result with every subscriber; graphql-ws over
+ * `ws` on the HTTP server's port, hardened (origins, frame and buffer limits,
+ * `connection_init` timeout, subscriptions per socket, token expiry, rate
+ * limits, masked internal errors) and delivering pokes straight to the
+ * socket; and read-after tokens (a plugin that holds a request until the
+ * changes its tokens stand for are visible on this replica).
  *
  * @module pokegate/graphql
  */
+export { useSharedSubscriptionExecution } from './shared-subscription-plugin.js';
+export { attachWebSocket } from './websocket.js';
+export type { WebSocketOptions, WebSocketDeps, WebSocketEndpoint, EnvelopedServer } from './websocket.js';
+export type { ConnectionPrincipal } from './principal.js';
+export { createInternalErrors, internalErrorCode } from './internal-errors.js';
+export type { InternalErrors, InternalErrorsOptions } from './internal-errors.js';
+export { createOperationRateLimit, rateLimitedCode, rateLimitedError } from './operation-rate-limit.js';
+export type {
+  OperationRateLimit,
+  OperationRateLimitOptions,
+  ConnectionAdmission,
+} from './operation-rate-limit.js';
+export type { RateLimitOptions } from './rate-limit.js';
 export { createReadAfter } from './read-after.js';
 export type {
   ReadAfter,

@@ -2,42 +2,37 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pino, type Logger } from 'pino';
 import { collectDefaultMetrics, Registry as PromRegistry } from 'prom-client';
-import { createAmqpProjector } from '../amqp/projector.js';
-import { createAmqpPublisher } from '../amqp/publisher.js';
-import { createAmqpTransientConsumer } from '../amqp/transient-consumer.js';
-import { createInProcessBus, type InProcessBus } from '../bus/in-process-bus.js';
-import { createGate, type Gate } from '../core/gate.js';
-import { createRegistry, type Registry } from '../core/registry.js';
-import { createPrometheusObserver } from '../metrics/prometheus-observer.js';
-import { createPrometheusTransportObserver } from '../metrics/prometheus-transport-observer.js';
-import { createOrdersMapper } from '../orders/mapper.js';
-import { createMemoryLedger, createSqlLedger, type OrderLedger } from '../orders/owner-ledger.js';
-import { createOrderProjection } from '../orders/projection.js';
-import { createReadView, type ReadView } from '../orders/read-view.js';
-import { createPostgresClient } from '../orders/sql-client.js';
-import { resyncPoke, type OrderChange } from '../orders/types.js';
-import type { NotificationListener } from '../postgres/notification-listener.js';
-import { createOrderWriter } from '../orders/writer.js';
-import { createEventParser } from '../transport/event-parser.js';
-import { createLogThrottle } from '../transport/log-throttle.js';
-import {
-  orderBindingKey,
-  orderEventSchema,
-  orderRoutingKey,
-  type OrderEvent,
-} from '../transport/order-events.js';
-import type { Projector } from '../transport/projector.js';
-import type { Publisher } from '../transport/publisher.js';
-import { resyncTarget, type TransientConsumer } from '../transport/transient-consumer.js';
+import { createAmqpProjector } from 'pokegate/amqp';
+import { createAmqpPublisher } from 'pokegate/amqp';
+import { createAmqpTransientConsumer } from 'pokegate/amqp';
+import { createInProcessBus, type InProcessBus } from 'pokegate/bus';
+import { createGate, type Gate } from 'pokegate';
+import { createRegistry, type Registry } from 'pokegate';
+import { createPrometheusObserver } from 'pokegate/prometheus';
+import { createPrometheusTransportObserver } from 'pokegate/prometheus';
+import { createOrdersMapper } from './orders/mapper.js';
+import { createMemoryLedger, createSqlLedger, type OrderLedger } from './orders/owner-ledger.js';
+import { createOrderProjection } from './orders/projection.js';
+import { createReadView, type ReadView } from './orders/read-view.js';
+import { createPostgresClient } from './orders/sql-client.js';
+import { resyncPoke, type OrderChange } from './orders/types.js';
+import type { NotificationListener } from 'pokegate/postgres';
+import { createOrderWriter } from './orders/writer.js';
+import { createEventParser } from 'pokegate';
+import { createLogThrottle } from 'pokegate';
+import { orderBindingKey, orderEventSchema, orderRoutingKey, type OrderEvent } from './orders/events.js';
+import type { Projector } from 'pokegate';
+import type { Publisher } from 'pokegate';
+import { resyncTarget, type TransientConsumer } from 'pokegate';
 import { createAuthenticator } from './auth.js';
 import type { Config } from './config.js';
 import { createDemoPage } from './demo-page.js';
 import { createGraphQLServer } from './graphql.js';
 import { createHttpRoutes, notFound } from './http.js';
-import { createInternalErrors } from './internal-errors.js';
-import { createOperationRateLimit } from './operation-rate-limit.js';
+import { createInternalErrors } from 'pokegate/graphql';
+import { createOperationRateLimit } from 'pokegate/graphql';
 import { createOrdersReadAfter } from './read-after.js';
-import { attachWebSocket, type WebSocketEndpoint } from './websocket.js';
+import { attachWebSocket, type WebSocketEndpoint } from 'pokegate/graphql';
 
 export interface App {
   /** The port it listens on (useful with `PORT=0`). */

@@ -1,7 +1,7 @@
 import { createRemoteJWKSet, errors, jwtVerify, SignJWT, type JWTPayload, type JWTVerifyGetKey } from 'jose';
-import { toError } from '../core/errors.js';
-import { WILDCARD } from '../core/registry.js';
-import { expectNumber } from '../core/validate.js';
+import { toError } from 'pokegate';
+import { WILDCARD } from 'pokegate';
+import { expectNumber } from 'pokegate';
 import { AuthenticationError } from './errors.js';
 
 /** Who a verified token speaks for. */

@@ -1,6 +1,6 @@
 // The environment is `unknown` until this parser has run; inside, Config carries the guarantees.
 import { defaultOperationLimits, type OperationLimits } from './operation-limits.js';
-import type { OperationRateLimitOptions } from './operation-rate-limit.js';
+import type { OperationRateLimitOptions } from 'pokegate/graphql';
 
 export interface Config {
   readonly port: number;

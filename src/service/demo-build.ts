@@ -1,4 +1,4 @@
-// Bundles the demo page (src/demo) with esbuild: into dist/demo by
+// Bundles the demo page (src/service/demo) with esbuild: into dist/demo by
 // `npm run build`, or in memory when the service runs from its sources.
 import { copyFile, mkdir, readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
@@ -12,8 +12,8 @@ export interface DemoAsset {
 
 export type DemoAssets = ReadonlyMap<string, DemoAsset>;
 
-/** The same from src/service and from dist/service: the sources stay in src/demo. */
-const sourceDir = new URL('../../src/demo/', import.meta.url);
+/** The same from src/service and from dist/service: the sources stay in src/service/demo. */
+const sourceDir = new URL('../../src/service/demo/', import.meta.url);
 /** Copied as they are, beside the bundle. */
 const staticFiles = ['index.html', 'page.css'] as const;
 
@@ -35,6 +35,8 @@ function buildOptions(outdir: string): BuildOptions {
     bundle: true,
     format: 'esm',
     platform: 'browser',
+    // The page imports the library by its package name, from its sources.
+    conditions: ['pokegate-source'],
     target: 'es2022',
     minify: true,
     sourcemap: 'linked',

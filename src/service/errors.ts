@@ -1,4 +1,4 @@
-import { PokegateError } from '../core/errors.js';
+import { PokegateError } from 'pokegate';
 
 /**
  * Why a credential was refused:

@@ -2,11 +2,11 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { NoSchemaIntrospectionCustomRule } from 'graphql';
 import { createSchema, createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import type { Logger } from 'pino';
-import { useSharedSubscriptionExecution } from '../graphql/shared-subscription-plugin.js';
+import { useSharedSubscriptionExecution } from 'pokegate/graphql';
 import type { Principal } from './auth.js';
 import type { GraphQLContext } from './context.js';
-import type { InternalErrors } from './internal-errors.js';
-import { rateLimitedError, type OperationRateLimit } from './operation-rate-limit.js';
+import type { InternalErrors } from 'pokegate/graphql';
+import { rateLimitedError, type OperationRateLimit } from 'pokegate/graphql';
 import { operationLimitPlugins, type OnOperationRefused, type OperationLimits } from './operation-limits.js';
 import { resolvers } from './resolvers.js';
 

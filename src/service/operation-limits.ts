@@ -5,7 +5,7 @@ import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
 import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
 import { GraphQLError, type ValidationContext } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import { expectInteger } from '../core/validate.js';
+import { expectInteger } from 'pokegate';
 
 /** The `extensions.code` of every operation refused by a limit below. */
 export const operationLimitCode = 'OPERATION_LIMIT';

@@ -1,8 +1,8 @@
 import type { Registry as PromRegistry } from 'prom-client';
-import { createReadAfter, type ReadAfter } from '../graphql/read-after.js';
-import { createPrometheusReadAfterObserver } from '../metrics/prometheus-read-after-observer.js';
-import { createOrderTokens, type OrderTokens } from '../orders/read-after-token.js';
-import type { ReadView } from '../orders/read-view.js';
+import { createReadAfter, type ReadAfter } from 'pokegate/graphql';
+import { createPrometheusReadAfterObserver } from 'pokegate/prometheus';
+import { createOrderTokens, type OrderTokens } from './orders/read-after-token.js';
+import type { ReadView } from './orders/read-view.js';
 import { canAccessCompany } from './auth.js';
 import type { GraphQLContext } from './context.js';
 

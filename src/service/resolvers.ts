@@ -1,9 +1,9 @@
 import { GraphQLError } from 'graphql';
-import type { Resolvers } from '../generated/resolvers.js';
+import type { Resolvers } from './generated/resolvers.js';
 import { canAccessCompany } from './auth.js';
 import type { GraphQLContext } from './context.js';
-import { OrderNotWritableError } from '../orders/writer.js';
-import { PublisherBufferFullError, TransportClosedError } from '../transport/errors.js';
+import { OrderNotWritableError } from './orders/writer.js';
+import { PublisherBufferFullError, TransportClosedError } from 'pokegate';
 
 /** A GraphQL error for this operation, and no data: the documented answer to a company outside the token. */
 function authorize(context: GraphQLContext, companyId: string): void {

@@ -3,13 +3,13 @@
 // message and can hold answers back, drop or refuse connections.
 import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ordersFresh } from '../../src/demo/freshness.js';
+import { ordersFresh } from '../../src/service/demo/freshness.js';
 import {
   OrdersChangedDocument,
   OrdersDocument,
   PlaceOrderDocument,
   type OrdersQuery,
-} from '../../src/generated/operations.js';
+} from '../../src/service/generated/operations.js';
 import {
   ConnectionFailedError,
   createLiveClient,

@@ -3,7 +3,7 @@
 // ends at every order's last version, nothing lost, nothing applied twice.
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { orderRoutingKey, type OrderEvent } from '../../src/transport/order-events.js';
+import { orderRoutingKey, type OrderEvent } from '../../src/service/orders/events.js';
 import { amqpUrl, openAdmin, projectorQueues, uniqueName, type Admin } from '../utils/amqp.js';
 import { orderEvent } from '../utils/orders.js';
 import { createDatabase, killAll, startService } from '../utils/service.js';

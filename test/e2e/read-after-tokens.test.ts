@@ -4,7 +4,11 @@ import { collectPokes, query, token, wsClient, type Poke } from '../utils/graphq
 import { createDatabase, killAll, metric, startService, type ServiceProcess } from '../utils/service.js';
 import { waitFor } from '../utils/wait-for.js';
 import { startSplitProxy } from '../utils/split-proxy.js';
-import { OrdersChangedDocument, OrdersDocument, type OrdersQuery } from '../../src/generated/operations.js';
+import {
+  OrdersChangedDocument,
+  OrdersDocument,
+  type OrdersQuery,
+} from '../../src/service/generated/operations.js';
 import { createLiveClient } from 'pokegate/client';
 import WebSocket from 'ws';
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { orderRoutingKey } from '../../src/transport/order-events.js';
+import { orderRoutingKey } from '../../src/service/orders/events.js';
 import { amqpUrl, openAdmin, uniqueName, type Admin } from '../utils/amqp.js';
 import { collectPokes, ordersChangedSubscription, token, wsClient } from '../utils/graphql-client.js';
 import { orderEvent } from '../utils/orders.js';

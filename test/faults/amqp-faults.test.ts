@@ -16,7 +16,7 @@ import {
   type Registry,
   type TransientConsumer,
 } from 'pokegate';
-import { orderEventSchema, orderRoutingKey, type OrderEvent } from '../../src/transport/order-events.js';
+import { orderEventSchema, orderRoutingKey, type OrderEvent } from '../../src/service/orders/events.js';
 import { uniqueName, urlForVhost } from '../utils/amqp.js';
 import { captureLogs, type CapturedLogs } from '../utils/log-capture.js';
 import { MemoryReadView, orderEvent, resyncPoke, type Poke } from '../utils/orders.js';

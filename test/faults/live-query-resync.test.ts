@@ -4,8 +4,12 @@
 // own, so closing its connections touches nothing else.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ordersFresh } from '../../src/demo/freshness.js';
-import { OrdersChangedDocument, OrdersDocument, PlaceOrderDocument } from '../../src/generated/operations.js';
+import { ordersFresh } from '../../src/service/demo/freshness.js';
+import {
+  OrdersChangedDocument,
+  OrdersDocument,
+  PlaceOrderDocument,
+} from '../../src/service/generated/operations.js';
 import { createLiveClient, type FetchReason, type LiveClient } from 'pokegate/client';
 import { uniqueName, urlForVhost } from '../utils/amqp.js';
 import { token } from '../utils/graphql-client.js';

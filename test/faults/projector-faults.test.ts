@@ -6,9 +6,9 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { createAmqpProjector } from 'pokegate/amqp';
 import { createEventParser, type ProjectionResult } from 'pokegate';
-import { orderEventSchema, orderRoutingKey, type OrderEvent } from '../../src/transport/order-events.js';
-import { createOrderProjection } from '../../src/orders/projection.js';
-import { createReadView, type ReadView } from '../../src/orders/read-view.js';
+import { orderEventSchema, orderRoutingKey, type OrderEvent } from '../../src/service/orders/events.js';
+import { createOrderProjection } from '../../src/service/orders/projection.js';
+import { createReadView, type ReadView } from '../../src/service/orders/read-view.js';
 import { openAdmin, uniqueName, urlForVhost, type Admin } from '../utils/amqp.js';
 import { deferred } from '../utils/deferred.js';
 import { orderEvent } from '../utils/orders.js';

@@ -4,7 +4,7 @@
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createAmqpTransientConsumer } from 'pokegate/amqp';
 import { createEventParser, createGate, createRegistry, route, type Gate } from 'pokegate';
-import { orderEventSchema, orderRoutingKey, type OrderEvent } from '../../src/transport/order-events.js';
+import { orderEventSchema, orderRoutingKey, type OrderEvent } from '../../src/service/orders/events.js';
 import { amqpUrl, openAdmin, uniqueName, type Admin } from '../utils/amqp.js';
 import { deferred } from '../utils/deferred.js';
 import { orderEvent, type Poke } from '../utils/orders.js';

@@ -15,7 +15,7 @@ import {
   createAmqpTransientConsumer,
   retryQueueName,
 } from 'pokegate/amqp';
-import { orderEventSchema, orderRoutingKey, type OrderEvent } from '../../src/transport/order-events.js';
+import { orderEventSchema, orderRoutingKey, type OrderEvent } from '../../src/service/orders/events.js';
 import { amqpUrl, openAdmin, uniqueName, type Admin } from '../utils/amqp.js';
 import { deferred } from '../utils/deferred.js';
 import { MemoryReadView, orderEvent, type Poke } from '../utils/orders.js';

@@ -1,17 +1,21 @@
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { commitChannel, decodeCommitNotice } from '../../src/orders/commit-notice.js';
-import { InvalidOrderEventError, ReadViewClosedError, ReadViewStartError } from '../../src/orders/errors.js';
+import { commitChannel, decodeCommitNotice } from '../../src/service/orders/commit-notice.js';
+import {
+  InvalidOrderEventError,
+  ReadViewClosedError,
+  ReadViewStartError,
+} from '../../src/service/orders/errors.js';
 import {
   createReadView,
   isVisible,
   type ApplyOutcome,
   type ReadView,
   type ReadViewOptions,
-} from '../../src/orders/read-view.js';
-import type { OrderCommit } from '../../src/orders/commit-notice.js';
-import type { OrderStatus } from '../../src/orders/types.js';
-import type { OrderEvent } from '../../src/transport/order-events.js';
+} from '../../src/service/orders/read-view.js';
+import type { OrderCommit } from '../../src/service/orders/commit-notice.js';
+import type { OrderStatus } from '../../src/service/orders/types.js';
+import type { OrderEvent } from '../../src/service/orders/events.js';
 import { captureLogs } from '../utils/log-capture.js';
 import { connect, databaseUrl, dropSchema, uniqueSchema } from '../utils/postgres.js';
 import { waitFor } from '../utils/wait-for.js';

@@ -24,7 +24,7 @@ import {
   type TransientConsumerOptions,
 } from 'pokegate';
 import { createInProcessBus, type InProcessBus } from 'pokegate/bus';
-import { orderEventSchema, orderRoutingKey, type OrderEvent } from '../../src/transport/order-events.js';
+import { orderEventSchema, orderRoutingKey, type OrderEvent } from '../../src/service/orders/events.js';
 import { amqpUrl, openAdmin, uniqueName, type Admin } from '../utils/amqp.js';
 import { deferred } from '../utils/deferred.js';
 import { captureLogs } from '../utils/log-capture.js';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { createEventParser, type EventSchema } from 'pokegate';
-import { orderEventSchema, orderRoutingKey } from '../../src/transport/order-events.js';
+import { orderEventSchema, orderRoutingKey } from '../../src/service/orders/events.js';
 import { orderEvent } from '../utils/orders.js';
 
 const bytes = (text: string): Uint8Array => Buffer.from(text);

@@ -1,8 +1,8 @@
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
-import { serveGraphQLWs } from '../../src/service/graphql-ws-server.js';
-import { createInternalErrors } from '../../src/service/internal-errors.js';
+import { serveGraphQLWs } from '../../src/graphql/graphql-ws-server.js';
+import { createInternalErrors } from '../../src/graphql/internal-errors.js';
 import { captureLogs } from '../utils/log-capture.js';
 
 describe('an internal error that breaks a socket', () => {

@@ -8,7 +8,7 @@ import {
   TransportClosedError,
 } from 'pokegate';
 import { createInProcessBus, type InProcessBus } from 'pokegate/bus';
-import { orderEventSchema, orderRoutingKey, type OrderEvent } from '../../src/transport/order-events.js';
+import { orderEventSchema, orderRoutingKey, type OrderEvent } from '../../src/service/orders/events.js';
 import { MemoryReadView, orderEvent, resyncPoke, type Poke } from '../utils/orders.js';
 import { recordingObserver } from '../utils/recording-observer.js';
 import { transportRecorder } from '../utils/transport-recorder.js';

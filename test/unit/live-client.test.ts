@@ -1,7 +1,7 @@
 import WebSocket from 'ws';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ordersFresh } from '../../src/demo/freshness.js';
-import { OrdersChangedDocument, OrdersDocument } from '../../src/generated/operations.js';
+import { ordersFresh } from '../../src/service/demo/freshness.js';
+import { OrdersChangedDocument, OrdersDocument } from '../../src/service/generated/operations.js';
 import { createLiveClient, type LiveClient, type LiveClientOptions } from 'pokegate/client';
 import { DisposedError } from 'pokegate';
 import { ManualClock } from '../utils/manual-clock.js';

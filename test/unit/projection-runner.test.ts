@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createEventParser, type BatchProjection, type ProjectionResult } from 'pokegate';
-import { orderEventSchema, type OrderEvent } from '../../src/transport/order-events.js';
+import { orderEventSchema, type OrderEvent } from '../../src/service/orders/events.js';
 import { createProjectionRunner, type Delivery } from '../../src/transport/projection-runner.js';
 import { MemoryReadView, orderEvent } from '../utils/orders.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { createOperationRateLimit } from '../../src/service/operation-rate-limit.js';
-import { createKeyedRateLimit, createTokenBucket } from '../../src/service/rate-limit.js';
+import { createOperationRateLimit } from '../../src/graphql/operation-rate-limit.js';
+import { createKeyedRateLimit, createTokenBucket } from '../../src/graphql/rate-limit.js';
 import { ManualClock } from '../utils/manual-clock.js';
 
 const alice = { sub: 'alice', companies: new Set(['c1']), admin: false };

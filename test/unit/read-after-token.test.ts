@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createOrderTokens, InvalidOrderTokenError } from '../../src/orders/read-after-token.js';
+import { createOrderTokens, InvalidOrderTokenError } from '../../src/service/orders/read-after-token.js';
 
 const secret = 'a-secret-of-at-least-thirty-two-bytes!!';
 const change = { companyId: 'c1', orderId: '0b5e6e1e-58a4-4a3c-9a0e-52f2b4f1c0de', version: 42 };

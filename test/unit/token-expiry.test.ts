@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { WebSocket } from 'ws';
-import { createTokenExpiry, type TokenExpiry } from '../../src/service/token-expiry.js';
+import { createTokenExpiry, type TokenExpiry } from '../../src/graphql/token-expiry.js';
 import { waitFor } from '../utils/wait-for.js';
 
 /** Just enough of a socket: it records its close. */

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { createAmqpProjector, createAmqpPublisher, createAmqpTransientConsumer } from 'pokegate/amqp';
 import { createEventParser } from 'pokegate';
 import { createInProcessBus } from 'pokegate/bus';
-import { orderEventSchema, orderRoutingKey, type OrderEvent } from '../../src/transport/order-events.js';
+import { orderEventSchema, orderRoutingKey, type OrderEvent } from '../../src/service/orders/events.js';
 import { MemoryReadView } from '../utils/orders.js';
 
 // Construction never touches the network: these all fail before any connect.

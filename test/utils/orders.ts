@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { OrderEvent } from '../../src/transport/order-events.js';
+import type { OrderEvent } from '../../src/service/orders/events.js';
 import type { BatchProjection, ProjectionOutcome, ProjectionContext } from 'pokegate';
 
 /** The poke of the tests: `orderId` null for a resync. */

@@ -1,5 +1,5 @@
-import { PokegateError } from '../core/errors.js';
-import type { OrderEvent } from '../transport/order-events.js';
+import { PokegateError } from 'pokegate';
+import type { OrderEvent } from './events.js';
 
 /**
  * An orders event that contradicts the order's history (a status change

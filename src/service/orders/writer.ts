@@ -1,9 +1,17 @@
 import { randomUUID } from 'node:crypto';
-import type { OrderEvent, OrderStatus } from '../transport/order-events.js';
-import type { Publisher } from '../transport/publisher.js';
+import type { OrderEvent, OrderStatus } from './events.js';
+import type { Publisher } from 'pokegate';
 import type { OrderLedger } from './owner-ledger.js';
 import type { WriteReceipt } from './types.js';
-import type { OrderWriter } from '../service/context.js';
+
+/** What the mutations write: the owning service's side, never the read view. */
+export interface OrderWriter {
+  placeOrder(companyId: string, total: number): Promise<WriteReceipt>;
+  setOrderStatus(order: { id: string; companyId: string }, status: OrderStatus): Promise<WriteReceipt>;
+  removeOrder(order: { id: string; companyId: string }): Promise<WriteReceipt>;
+  /** The company an order belongs to, from the owner's ledger, or null if unknown. */
+  companyOf(orderId: string): Promise<string | null>;
+}
 
 export interface OrderWriterOptions {
   readonly ledger: OrderLedger;

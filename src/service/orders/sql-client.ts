@@ -1,7 +1,7 @@
 import pg from 'pg';
-import { toError } from '../core/errors.js';
-import { createPostgresListener, type NotificationListener } from '../postgres/notification-listener.js';
-import type { Logger } from '../transport/logger.js';
+import { toError } from 'pokegate';
+import { createPostgresListener, type NotificationListener } from 'pokegate/postgres';
+import type { Logger } from 'pokegate';
 
 /** Runs one statement and returns its rows. */
 export type SqlQuery = <R extends object>(text: string, params?: readonly unknown[]) => Promise<R[]>;

@@ -1,8 +1,8 @@
 // The demo page: the orders of one company, kept live by the client's live
 // query, with writes that go through the owning service (the mutations) and a
 // measure of how long each takes to show. It reads `#company=c1&token=<jwt>`.
-import { createLiveClient } from '../client/live-client.js';
-import type { LiveQueryStatus, LiveQueryUpdate } from '../client/live-query-options.js';
+import { createLiveClient } from 'pokegate/client';
+import type { LiveQueryStatus, LiveQueryUpdate } from 'pokegate/client';
 import {
   OrdersChangedDocument,
   OrdersDocument,

@@ -1,6 +1,6 @@
-import type { Registry } from '../core/registry.js';
-import type { OrderEvent } from '../transport/order-events.js';
-import { route, type Mapper } from '../transport/transient-consumer.js';
+import type { Registry } from 'pokegate';
+import type { OrderEvent } from './events.js';
+import { route, type Mapper } from 'pokegate';
 import type { OrderTokens } from './read-after-token.js';
 import type { ReadView } from './read-view.js';
 import type { OrderChange } from './types.js';

@@ -1,7 +1,7 @@
-import { systemClock } from '../core/clock.js';
-import { abortReason } from '../transport/abort.js';
-import type { OrderEvent } from '../transport/order-events.js';
-import type { BatchProjection } from '../transport/projector.js';
+import { systemClock } from 'pokegate';
+import { abortReason } from 'pokegate';
+import type { OrderEvent } from './events.js';
+import type { BatchProjection } from 'pokegate';
 import type { ReadView } from './read-view.js';
 
 export interface OrderProjectionOptions {

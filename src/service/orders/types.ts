@@ -1,7 +1,7 @@
 // The orders domain as the reference service sees it: the read view's rows and
 // the payloads of its GraphQL types.
 
-import type { OrderStatus } from '../transport/order-events.js';
+import type { OrderStatus } from './events.js';
 
 export type { OrderStatus };
 

@@ -1,5 +1,5 @@
-import type { OrderEvent } from '../transport/order-events.js';
-import type { ProjectionOutcome } from '../transport/projector.js';
+import type { OrderEvent } from './events.js';
+import type { ProjectionOutcome } from 'pokegate';
 import type { OrderCommit } from './commit-notice.js';
 import { InvalidOrderEventError } from './errors.js';
 import type { OrderStatus } from './types.js';

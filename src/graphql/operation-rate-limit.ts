@@ -1,7 +1,7 @@
 import { GraphQLError } from 'graphql';
 import type { Clock } from '../core/clock.js';
 import { expectInteger } from '../core/validate.js';
-import type { Principal } from './auth.js';
+import type { ConnectionPrincipal } from './principal.js';
 import { createKeyedRateLimit, createTokenBucket, type RateLimitOptions } from './rate-limit.js';
 
 /** The `extensions.code` of an operation refused by a rate limit. */
@@ -25,7 +25,7 @@ export interface OperationRateLimitOptions {
    */
   readonly closeAfterRefusals?: number;
   /** Called for every refused operation, for a (throttled) log line. @default nothing */
-  readonly onRefused?: (principal: Principal, scope: 'token' | 'connection') => void;
+  readonly onRefused?: (principal: ConnectionPrincipal, scope: 'token' | 'connection') => void;
   /** @default systemClock */
   readonly clock?: Pick<Clock, 'now'>;
 }
@@ -42,9 +42,12 @@ export interface ConnectionAdmission {
 
 export interface OperationRateLimit {
   /** 0 when `principal` may run one more operation, else the milliseconds to wait. */
-  take(principal: Principal): number;
+  take(principal: ConnectionPrincipal): number;
   /** The admission of one new WebSocket connection of `principal`, with its own bucket. */
-  forConnection(principal: Principal, close: (code: number, reason: string) => void): ConnectionAdmission;
+  forConnection(
+    principal: ConnectionPrincipal,
+    close: (code: number, reason: string) => void,
+  ): ConnectionAdmission;
 }
 
 /**
@@ -62,7 +65,7 @@ export function createOperationRateLimit(options: OperationRateLimitOptions = {}
   } = options;
   expectInteger('closeAfterRefusals', closeAfterRefusals, 1);
   const tokens = createKeyedRateLimit({ ...perToken, ...(clock === undefined ? {} : { clock }) });
-  const take = (principal: Principal): number => {
+  const take = (principal: ConnectionPrincipal): number => {
     const waitMs = tokens.take(principal.sub);
     if (waitMs > 0) onRefused(principal, 'token');
     return waitMs;

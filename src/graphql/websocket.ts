@@ -2,13 +2,13 @@ import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { GraphQLError, type DocumentNode, type ExecutionArgs, type GraphQLSchema } from 'graphql';
 import { WebSocketServer, type WebSocket } from 'ws';
-import type { Logger } from 'pino';
+import type { Logger } from '../transport/logger.js';
 import {
   createResultSerializer,
   setDirectDelivery,
   type DirectDelivery,
 } from '../graphql/direct-delivery.js';
-import type { Principal } from './auth.js';
+import type { ConnectionPrincipal } from './principal.js';
 import { serveGraphQLWs } from './graphql-ws-server.js';
 import { createTokenExpiry } from './token-expiry.js';
 import type { InternalErrors } from './internal-errors.js';
@@ -71,7 +71,7 @@ export interface EnvelopedServer {
 export interface WebSocketDeps {
   readonly yoga: EnvelopedServer;
   /** Verifies `connection_init`'s `authorization` value; throws when it is missing or bad. */
-  readonly authenticate: (authorization: unknown) => Promise<Principal>;
+  readonly authenticate: (authorization: unknown) => Promise<ConnectionPrincipal>;
   readonly logger: Logger;
   /**
    * Logs an error that breaks a socket under an id; the close reason (4500)
@@ -94,7 +94,7 @@ export interface WebSocketEndpoint {
 }
 
 interface ConnectionExtra extends Record<PropertyKey, unknown> {
-  principal: Principal;
+  principal: ConnectionPrincipal;
   admission?: ConnectionAdmission;
 }
 
@@ -157,7 +157,7 @@ export function attachWebSocket(
       execute: (args) => (args.rootValue as Enveloped).execute(args) as never,
       subscribe: (args) => (args.rootValue as Enveloped).subscribe(args) as never,
       async onConnect(ctx) {
-        let principal: Principal;
+        let principal: ConnectionPrincipal;
         try {
           principal = await authenticate(ctx.connectionParams?.['authorization']);
         } catch (error) {

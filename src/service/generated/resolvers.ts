@@ -1,6 +1,6 @@
 import type { GraphQLResolveInfo } from 'graphql';
 import type { Order as OrderModel, OrderChange as OrderChangeModel, WriteReceipt as WriteReceiptModel } from '../orders/types.js';
-import type { GraphQLContext } from '../service/context.js';
+import type { GraphQLContext } from '../context.js';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;
 export type RequireFields<T, K extends keyof T> = Omit<T, K> & { [P in K]-?: NonNullable<T[P]> };
