@@ -146,8 +146,13 @@ export async function startEnvironment(options: EnvironmentOptions = {}): Promis
           AUTH_SECRET: secret,
           EXCHANGE: exchange,
           LOG_LEVEL: 'info',
+          // The load generator opens thousands of subscriptions with one token, where a
+          // browser has a token per user: lift the per-token rate limit, keep the rest.
+          RATE_LIMIT_TOKEN_PER_SEC: '1000000',
+          RATE_LIMIT_TOKEN_BURST: '1000000',
         },
-        flags: [...(options.pokegateFlags ?? [])],
+        // As `npm start` and the image run it.
+        flags: ['--max-semi-space-size=16', ...(options.pokegateFlags ?? [])],
       },
     };
 
