@@ -6,26 +6,12 @@ import type { Plugin } from 'graphql-yoga';
 import { systemClock, type Clock } from '../core/clock.js';
 import { expectInteger } from '../core/validate.js';
 import { guardHook } from '../core/observer.js';
+import type { ReadAfterEvent, ReadAfterObserver, ReadAfterOutcome } from './read-after-observer.js';
 import { createVisibilityWaiters, type VersionTarget, type VisibilityCheck } from './visibility-waiters.js';
 
 export type { VersionTarget, VisibilityCheck };
 
-/** `visible`: every token was visible in time; `timeout`: the budget ran out; `invalid`: refused. */
-export type ReadAfterOutcome = 'visible' | 'timeout' | 'invalid';
-
-export interface ReadAfterEvent {
-  readonly outcome: ReadAfterOutcome;
-  /** From the start of the wait to its end (0 for `invalid`). */
-  readonly waitedMs: number;
-  /** Tokens the request carried. */
-  readonly tokens: number;
-}
-
-/** Hooks for metrics; optional and synchronous, and a throw is ignored. */
-export interface ReadAfterObserver {
-  /** Once per operation that carried read-after tokens. */
-  readAfter?(event: ReadAfterEvent): void;
-}
+export type { ReadAfterEvent, ReadAfterObserver, ReadAfterOutcome };
 
 export interface ReadAfterOptions<T extends VersionTarget, TContext> {
   /**
