@@ -13,6 +13,7 @@ export type {
   ReceiverOptions,
   SubmitOptions,
   ResyncOptions,
+  Addressed,
 } from './core/registry.js';
 export type { Receiver, ReceiverSink, Equals } from './core/receiver.js';
 export { createGate } from './core/gate.js';
@@ -67,9 +68,11 @@ export type {
   ParseResult,
   MalformedReason,
 } from './transport/event-parser.js';
-export { route, resyncTarget } from './transport/transient-consumer.js';
+export { route, routeAddressed, resyncTarget } from './transport/transient-consumer.js';
 export type {
   Route,
+  KeyedRoute,
+  AddressedRoute,
   Mapper,
   MapContext,
   ResyncTarget,

@@ -59,6 +59,15 @@ export interface SubmitOptions {
   readonly version?: number;
 }
 
+/**
+ * What the producer of `submitAddressed` returns once the change is visible:
+ * the poke, and the keys whose receivers get it (the wildcard's always do).
+ */
+export interface Addressed<T> {
+  readonly keys: readonly string[];
+  readonly value: T;
+}
+
 export interface ResyncOptions {
   /** @default the registry's `resyncWindowMs` */
   readonly windowMs?: number;
@@ -90,6 +99,16 @@ export interface Registry<T> {
     producer: Producer<T>,
     options?: SubmitOptions,
   ): Promise<SubmitResult<T>>;
+  /**
+   * Like `submit`, for a change whose receivers only the read view knows
+   * (every member of a company, say): the producer finds the keys in the same
+   * read as its visibility check, once per submission, and the poke goes to
+   * them. It runs while any receiver is open; `progress` does not reach it.
+   */
+  submitAddressed(
+    producer: Producer<Addressed<T>>,
+    options?: Omit<SubmitOptions, 'version'>,
+  ): Promise<SubmitResult<Addressed<T>>>;
   /**
    * Pokes every open receiver once with `makePoke(its first key)`, after a gap
    * in the event stream. A new resync supersedes one still spreading.
@@ -145,6 +164,8 @@ class RegistryImpl<T> implements Registry<T>, GateClient<T> {
   /** Aborts the resync still spreading, when a new one starts or on dispose. */
   #resync: AbortController | undefined;
   #disposed = false;
+  /** The gate's client for `submitAddressed`: the keys come with the value. */
+  readonly #addressed: GateClient<Addressed<T>>;
 
   constructor(options: RegistryOptions<T>) {
     const { name, gate, bufferSize = 16, equals = shallowEqual, resyncWindowMs = 1_000, observer } = options;
@@ -157,6 +178,11 @@ class RegistryImpl<T> implements Registry<T>, GateClient<T> {
     this.#capacity = expectInteger('bufferSize', bufferSize, 1);
     this.#equals = equals;
     this.#resyncWindowMs = expectNumber('resyncWindowMs', resyncWindowMs, 0);
+    this.#addressed = {
+      name,
+      hasReceivers: () => this.#size > 0,
+      deliver: (_keys, { keys, value }) => this.deliver(keys, value),
+    };
   }
 
   get size(): number {
@@ -217,6 +243,36 @@ class RegistryImpl<T> implements Registry<T>, GateClient<T> {
     });
   }
 
+  submitAddressed(
+    producer: Producer<Addressed<T>>,
+    options: Omit<SubmitOptions, 'version'> = {},
+  ): Promise<SubmitResult<Addressed<T>>> {
+    if (this.#disposed) {
+      this.#observer.skipped({ registry: this.name, reason: 'disposed' });
+      return skippedDisposed;
+    }
+    if (this.#size === 0) {
+      this.#observer.skipped({ registry: this.name, reason: 'no_receivers' });
+      return skippedNoReceivers;
+    }
+    const { coalesceKey, occurredAt } = options;
+    return this.#gate.submit({
+      client: this.#addressed,
+      keys: [],
+      producer: async (context) => {
+        const addressed = await producer(context);
+        if (addressed !== undefined && !Array.isArray(addressed.keys)) {
+          throw new TypeError(
+            `Expected the producer's \`keys\` to be an array, got ${typeof addressed.keys}`,
+          );
+        }
+        return addressed;
+      },
+      coalesceId: coalesceKey === undefined ? undefined : coalesceId([], coalesceKey),
+      occurredAt,
+    });
+  }
+
   progress(keys: string | readonly string[], coalesceKey: string, version: number): void {
     if (this.#disposed) return;
     this.#gate.progress(this, coalesceId(typeof keys === 'string' ? [keys] : keys, coalesceKey), version);
@@ -269,6 +325,7 @@ class RegistryImpl<T> implements Registry<T>, GateClient<T> {
     this.#disposed = true;
     this.#resync?.abort();
     this.#gate.cancel(this);
+    this.#gate.cancel(this.#addressed);
     for (const entry of [...this.#byKey.values()]) for (const receiver of [...each(entry)]) receiver.close();
   }
 

@@ -61,9 +61,10 @@ export function createDispatcher<E>(options: TransientConsumerOptions<E>, compon
       let submitted = 0;
       try {
         const routes = map(parsed.event, { routingKey });
-        for (const { registry, keys, producer, options: submitOptions } of routes) {
+        for (const target of routes) {
           // submit never rejects: the gate owns the outcome from here on.
-          void registry.submit(keys, producer, submitOptions);
+          if ('addressed' in target) void target.registry.submitAddressed(target.addressed, target.options);
+          else void target.registry.submit(target.keys, target.producer, target.options);
           submitted++;
         }
       } catch (error) {

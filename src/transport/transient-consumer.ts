@@ -1,15 +1,24 @@
 import type { Producer } from '../core/gate.js';
-import type { Registry, SubmitOptions } from '../core/registry.js';
+import type { Addressed, Registry, SubmitOptions } from '../core/registry.js';
 import type { EventParser } from './event-parser.js';
 import type { Logger } from './logger.js';
 import type { TransportObserver } from './transport-observer.js';
 
-/** One submission an event asks for: the arguments of `registry.submit`. */
-export interface Route<T = unknown> {
+/** One submission an event asks for: the arguments of `registry.submit`, or of `registry.submitAddressed`. */
+export type Route<T = unknown> = KeyedRoute<T> | AddressedRoute<T>;
+
+export interface KeyedRoute<T = unknown> {
   readonly registry: Registry<T>;
   readonly keys: string | readonly string[];
   readonly producer: Producer<T>;
   readonly options?: SubmitOptions | undefined;
+}
+
+export interface AddressedRoute<T = unknown> {
+  readonly registry: Registry<T>;
+  /** Finds the keys with the value, once visible (see `Registry.submitAddressed`). */
+  readonly addressed: Producer<Addressed<T>>;
+  readonly options?: Omit<SubmitOptions, 'version'> | undefined;
 }
 
 /** Builds a `Route`, checking that the producer makes the registry's payload. */
@@ -20,6 +29,18 @@ export function route<T>(
   options?: SubmitOptions,
 ): Route<T> {
   return { registry, keys, producer, options };
+}
+
+/**
+ * Builds a route whose keys only the read view knows: the producer returns
+ * them with the poke, e.g. every member of a company a company-wide event is about.
+ */
+export function routeAddressed<T>(
+  registry: Registry<T>,
+  producer: Producer<Addressed<T>>,
+  options?: Omit<SubmitOptions, 'version'>,
+): Route<T> {
+  return { registry, addressed: producer, options };
 }
 
 export interface MapContext {

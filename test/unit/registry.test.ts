@@ -78,6 +78,50 @@ describe('Registry', () => {
     expect(observer.events.skipped).toEqual([{ registry: 'ordersChanged', reason: 'no_receivers' }]);
   });
 
+  it('pokes the keys an addressed producer finds, and the wildcard, once the change is visible', async () => {
+    const { registry, clock } = setup();
+    const [member, other, all] = [
+      registry.addReceiver('u1'),
+      registry.addReceiver('u2'),
+      registry.addReceiver('*'),
+    ];
+    let checks = 0;
+    const result = registry.submitAddressed(() =>
+      ++checks < 2 ? undefined : { keys: ['u1', 'u3'], value: { id: 'c1', version: 1 } },
+    );
+    await flush();
+    await clock.advance(1_000);
+    expect(await result).toEqual({
+      status: 'delivered',
+      value: { keys: ['u1', 'u3'], value: { id: 'c1', version: 1 } },
+      receivers: 2,
+      attempts: 2,
+    });
+    expect(await member.next()).toEqual({ value: { id: 'c1', version: 1 }, done: false });
+    expect(await all.next()).toEqual({ value: { id: 'c1', version: 1 }, done: false });
+    other.close();
+    expect(await other.next()).toEqual({ value: undefined, done: true });
+  });
+
+  it('never runs an addressed producer with no receiver open, and skips one that returns no key list', async () => {
+    const { registry, clock } = setup();
+    let runs = 0;
+    expect(
+      await registry.submitAddressed(() => {
+        runs++;
+        return { keys: ['u1'], value: { id: 'c1', version: 1 } };
+      }),
+    ).toEqual({ status: 'skipped', reason: 'no_receivers' });
+    expect(runs).toBe(0);
+    registry.addReceiver('u1');
+    const bad = registry.submitAddressed(() => ({ keys: 'u1', value: { id: 'c1', version: 1 } }) as never);
+    await flush();
+    await clock.advance(10_000);
+    const outcome = await bad;
+    expect(outcome).toMatchObject({ status: 'skipped', reason: 'error' });
+    expect(outcome.status === 'skipped' && outcome.error).toBeInstanceOf(TypeError);
+  });
+
   it('drops for a full receiver without blocking the others', async () => {
     const { registry, observer } = setup({ bufferSize: 2 });
     const slow = registry.addReceiver('c1');
