@@ -24,8 +24,9 @@ export default tseslint.config(
     },
   },
   {
-    // The reference service and the examples are users of the library: they
-    // import the package's entries (`pokegate`, `pokegate/amqp`, …), never its files.
+    // The reference service and the examples are users of the library: they import the
+    // package's entries (`pokegate`, `pokegate/amqp`, …), never the library's files, and
+    // an example never borrows from the reference service.
     files: ['src/service/**/*.ts', 'src/examples/**/*.ts'],
     rules: {
       '@typescript-eslint/no-restricted-imports': [
@@ -37,6 +38,10 @@ export default tseslint.config(
                 '^(\\.\\./)+(core|transport|amqp|bus|graphql|metrics|client|postgres)(/|$)|^(\\.\\./)+index\\.js$',
               message:
                 'A service uses the library through its public entries: import from "pokegate" or "pokegate/<entry>".',
+            },
+            {
+              regex: '^(\\.\\./)+service(/|$)',
+              message: 'An example stands alone: it does not import the reference service.',
             },
           ],
         },
