@@ -169,6 +169,16 @@ describe('the access example service, end to end', () => {
     expect(bob.pokes.filter((poke) => poke.userId === null)).toEqual(companyWide);
   });
 
+  it('pokes a member added just before a rename with the rename too: the members are read once it is visible', async () => {
+    const erin = await subscribe('erin');
+    await publish({ type: 'MemberAdded', userId: 'erin', companyId: 'c5', companyName: 'Echo' });
+    await publish({ type: 'CompanyRenamed', companyId: 'c5', name: 'Echo Labs' });
+    await pokeAbout(erin.pokes, { userId: null, companyId: 'c5', version: 1 });
+    expect((await companiesOf('erin')).data?.availableCompanies).toEqual([
+      { id: 'c5', name: 'Echo Labs', closed: false },
+    ]);
+  });
+
   it('pokes a removed member, whose refetch no longer shows the company', async () => {
     const bob = await subscribe('bob');
     await publish({ type: 'MemberRemoved', userId: 'bob', companyId: 'c1' });
@@ -185,7 +195,7 @@ describe('the access example service, end to end', () => {
     await pokeAbout(all.pokes, { userId: 'dave', companyId: 'c4' });
     await pokeAbout(all.pokes, { userId: null, companyId: 'c2' });
     const companies = (await companiesOf('root', '*', true)).data?.availableCompanies ?? [];
-    expect(companies.map((company) => company.id)).toEqual(['c1', 'c2', 'c3', 'c4']);
+    expect(companies.map((company) => company.id)).toEqual(['c1', 'c2', 'c3', 'c4', 'c5']);
     expect(companies).toContainEqual({ id: 'c2', name: 'Bolt & Co', closed: false });
   });
 
