@@ -161,16 +161,6 @@ export async function startAccessService(options: AccessServiceOptions): Promise
     bindingKeys: [accessBindingKey],
     logger,
   });
-  try {
-    await projector.start();
-    await consumer.start();
-  } catch (error) {
-    await consumer.close();
-    await projector.close();
-    await view.close();
-    throw error;
-  }
-
   const authenticate = createAuthenticate(options.authSecret);
   const yoga = createYoga<{ readonly principal?: Principal }, Context>({
     schema: createSchema<Context>({
@@ -202,22 +192,31 @@ export async function startAccessService(options: AccessServiceOptions): Promise
   });
   const server = createServer((request, response) => void yoga(request, response));
   const webSocket = attachWebSocket(server, { yoga, authenticate, logger });
-  await new Promise<void>((resolve) => server.listen(options.port ?? 0, resolve));
-
+  const stop = async (): Promise<void> => {
+    await consumer.close();
+    await projector.close();
+    registry.dispose();
+    gate.dispose();
+    await webSocket.close();
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+    await view.close();
+  };
+  try {
+    await projector.start();
+    await consumer.start();
+    await new Promise<void>((resolve, reject) =>
+      server.once('error', reject).listen(options.port ?? 0, resolve),
+    );
+  } catch (error) {
+    await stop();
+    throw error;
+  }
   return {
     port: (server.address() as AddressInfo).port,
     get subscribers() {
       return registry.size;
     },
-    async stop() {
-      await consumer.close();
-      await projector.close();
-      registry.dispose();
-      gate.dispose();
-      await webSocket.close();
-      server.closeAllConnections();
-      await new Promise((resolve) => server.close(resolve));
-      await view.close();
-    },
+    stop,
   };
 }
