@@ -11,7 +11,7 @@ import {
 import type { ConnectionPrincipal } from './principal.js';
 import { serveGraphQLWs } from './graphql-ws-server.js';
 import { createTokenExpiry } from './token-expiry.js';
-import type { InternalErrors } from './internal-errors.js';
+import { createInternalErrors, type InternalErrors } from './internal-errors.js';
 import type { ConnectionAdmission, OperationRateLimit } from './operation-rate-limit.js';
 
 export interface WebSocketOptions {
@@ -76,8 +76,9 @@ export interface WebSocketDeps {
   /**
    * Logs an error that breaks a socket under an id; the close reason (4500)
    * carries the id, and the message only when errors are not masked.
+   * @default createInternalErrors({ logger }) — logged, not masked
    */
-  readonly internalErrors: InternalErrors;
+  readonly internalErrors?: InternalErrors;
   /**
    * Subscribe messages per token and per connection: one over it gets an
    * error result; a connection that keeps going is closed with 1008.
@@ -125,7 +126,7 @@ export function attachWebSocket(
     maxBufferedBytes = 1_048_576,
     keepAliveMs = 12_000,
   } = options;
-  const { yoga, authenticate, logger, internalErrors, rateLimit } = deps;
+  const { yoga, authenticate, logger, internalErrors = createInternalErrors({ logger }), rateLimit } = deps;
   const wss = new WebSocketServer({ noServer: true, maxPayload: maxPayloadBytes });
   const origins = allowedOrigins === undefined ? undefined : new Set(allowedOrigins);
   const serialize = createResultSerializer();

@@ -12,13 +12,15 @@ import {
   route,
   routeAddressed,
   silentLogger,
+  toError,
   WILDCARD,
   type Logger,
   type Mapper,
+  type ProjectionResult,
   type Registry,
 } from 'pokegate';
 import { createAmqpProjector, createAmqpTransientConsumer } from 'pokegate/amqp';
-import { attachWebSocket, useSharedSubscriptionExecution } from 'pokegate/graphql';
+import { attachWebSocket, useSharedSubscriptionExecution, type ConnectionPrincipal } from 'pokegate/graphql';
 import { accessBindingKey, accessEventSchema, type AccessEvent } from './events.js';
 import { createAccessReadView, type AccessReadView } from './read-view.js';
 
@@ -86,10 +88,9 @@ export function createAccessMapper(
   };
 }
 
-interface Principal {
-  readonly userId: string;
+/** The user (the token's `sub`) and whether they are an admin. */
+interface Principal extends ConnectionPrincipal {
   readonly admin: boolean;
-  readonly expiresAt?: number;
 }
 
 /** Example-grade authentication: a shared-secret JWT whose `sub` is the user. */
@@ -102,14 +103,14 @@ function createAuthenticate(secret: string): (authorization: unknown) => Promise
       throw new GraphQLError('Unauthorized: bad token');
     });
     if (typeof payload.sub !== 'string') throw new GraphQLError('Unauthorized: the token has no `sub`');
-    const principal = { userId: payload.sub, admin: payload['admin'] === true };
+    const principal = { sub: payload.sub, admin: payload['admin'] === true };
     return payload.exp === undefined ? principal : { ...principal, expiresAt: payload.exp * 1000 };
   };
 }
 
 /** A user sees their own companies; an admin anyone's, and `"*"`. */
 function authorize(principal: Principal, userId: string): void {
-  if (principal.admin || (userId === principal.userId && userId !== WILDCARD)) return;
+  if (principal.admin || (userId === principal.sub && userId !== WILDCARD)) return;
   throw new GraphQLError(`Forbidden: no access to the companies of "${userId}"`, {
     extensions: { code: 'FORBIDDEN' },
   });
@@ -140,16 +141,19 @@ export async function startAccessService(options: AccessServiceOptions): Promise
   const gate = createGate({});
   const registry = createRegistry<AccessChange>({ name: 'availableCompanies', gate });
   const parse = createEventParser<AccessEvent>({ schema: accessEventSchema });
-  const apply = (event: AccessEvent) => view.apply(event);
   const projector = createAmqpProjector<AccessEvent>({
     url,
     exchange,
     queue: `${exchange}.access-projector`,
     bindingKeys: [accessBindingKey],
     parse,
-    handlers: { MemberAdded: apply, MemberRemoved: apply, CompanyRenamed: apply, CompanyClosed: apply },
-    // One company's events in order: once a company event is visible, so is every membership before it.
-    orderKey: (event) => event.companyId,
+    // One event after the other, in delivery order: once a company event is
+    // visible, so is every membership before it. A failed event fails alone.
+    project: async (events) => {
+      const results: ProjectionResult[] = [];
+      for (const event of events) results.push(await view.apply(event).catch(toError));
+      return results;
+    },
     logger,
   });
   const consumer = createAmqpTransientConsumer<AccessEvent>({
