@@ -177,6 +177,10 @@ export async function createReadView(options: ReadViewOptions = {}): Promise<Rea
             statementTimeoutMs,
             applicationName,
             logger,
+            // Every statement but the channel's name, which is not one.
+            prepare: Object.entries(orderStatements(schema)).flatMap(([name, text]) =>
+              name === 'channel' ? [] : [text],
+            ),
           });
     await createSchema(client, schema);
   } catch (error) {
