@@ -1,10 +1,25 @@
+import { createHmac, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { createOrderTokens, InvalidOrderTokenError } from '../../src/service/orders/read-after-token.js';
+import {
+  createHmacSha256,
+  createOrderTokens,
+  InvalidOrderTokenError,
+} from '../../src/service/orders/read-after-token.js';
 
 const secret = 'a-secret-of-at-least-thirty-two-bytes!!';
 const change = { companyId: 'c1', orderId: '0b5e6e1e-58a4-4a3c-9a0e-52f2b4f1c0de', version: 42 };
 
 describe('order read-after tokens', () => {
+  it('signs with HMAC-SHA256 exactly, for short and long keys', () => {
+    for (const size of [16, 32, 64, 100]) {
+      const key = randomBytes(size);
+      const hmac = createHmacSha256(key);
+      for (const message of ['', 'v1.payload', 'é'.repeat(100)]) {
+        expect(hmac(message)).toEqual(createHmac('sha256', key).update(message).digest());
+      }
+    }
+  });
+
   it('stands for (company, order, version), for any replica with the same secret', () => {
     const token = createOrderTokens(secret).sign(change);
     expect(createOrderTokens(secret).verify(token)).toEqual(change);

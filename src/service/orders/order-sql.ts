@@ -72,9 +72,10 @@ export function orderStatements(schema: string) {
         ON CONFLICT (id) DO NOTHING RETURNING id
       )
       SELECT (SELECT count(*) FROM updated)::integer AS updated,
-        (SELECT count(*) FROM inserted)::integer AS inserted`,
-    // Delivered by the server only after COMMIT, never after a rollback.
-    notify: 'SELECT pg_notify($1, payload) FROM unnest($2::text[]) AS payload',
+        (SELECT count(*) FROM inserted)::integer AS inserted,
+        -- The commit notices, in the same round trip: delivered by the server
+        -- only after COMMIT, never after a rollback (a race found by the counts).
+        (SELECT count(pg_notify($10, payload)) FROM unnest($11::text[]) AS payload)::integer AS notified`,
     channel: commitChannel(schema),
     order: `SELECT ${columns} FROM ${table} WHERE id = $1 AND NOT removed`,
     orders: `SELECT ${columns} FROM ${table} WHERE company_id = $1 AND NOT removed ORDER BY placed_at, id`,

@@ -294,6 +294,8 @@ class ReadViewImpl implements ReadView {
       writes.map((w) => w.placedAt),
       writes.map((w) => w.updatedAt),
       writes.map((w) => w.expected),
+      this.#sql.channel,
+      encodeCommitNotices(commits),
     ]);
     if (counts?.inserted !== placements) {
       throw new PlacementRace(`${placements - (counts?.inserted ?? 0)} order(s) placed meanwhile`);
@@ -303,7 +305,6 @@ class ReadViewImpl implements ReadView {
         `${writes.length - placements - counts.updated} order(s) changed under their row locks`,
       );
     }
-    await query(this.#sql.notify, [this.#sql.channel, encodeCommitNotices(commits)]);
     return results;
   }
 
