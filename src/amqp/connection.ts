@@ -2,7 +2,8 @@ import { connect, type Channel, type ChannelModel, type RecoveringChannelModel }
 import { expectCount, expectInteger, expectNumber } from '../core/validate.js';
 import { abortable } from '../transport/abort.js';
 import { BrokerUnreachableError, TransportClosedError } from '../transport/errors.js';
-import { reasonOf, silentLogger, type Logger } from '../transport/logger.js';
+import { reasonOf } from '../core/errors.js';
+import { silentLogger, type Logger } from '../transport/logger.js';
 import { expectString } from '../transport/validate.js';
 
 /** How amqplib's connection recovery waits between two attempts. */

@@ -1,4 +1,5 @@
 import type { ChannelModel, ConfirmChannel, Options } from 'amqplib';
+import { toError } from '../core/errors.js';
 import { expectInteger } from '../core/validate.js';
 import { abortable, abortReason } from '../transport/abort.js';
 import { PublisherBufferFullError, PublishNackedError, TransportClosedError } from '../transport/errors.js';
@@ -100,7 +101,7 @@ class AmqpPublisher<E> implements Publisher<E> {
       messageId = this.#messageId?.(event);
       body = Buffer.from(JSON.stringify(event));
     } catch (error) {
-      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+      return Promise.reject(toError(error));
     }
     const writable = this.#channel !== undefined && !this.#draining && this.#buffer.length === 0;
     if (!writable && this.#buffer.length >= this.#maxBuffered) {

@@ -1,3 +1,4 @@
+import { toError } from '../core/errors.js';
 import { expectInteger } from '../core/validate.js';
 import { abortReason } from '../transport/abort.js';
 import { createDispatcher, type Dispatcher } from '../transport/dispatcher.js';
@@ -237,7 +238,7 @@ class BusPublisher<E> implements Publisher<E> {
       this.#bus.publishRaw(routingKey, Buffer.from(JSON.stringify(event)));
       return Promise.resolve();
     } catch (error) {
-      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+      return Promise.reject(toError(error));
     }
   }
 

@@ -1,9 +1,9 @@
 import pg from 'pg';
 import { createBackoff, type BackoffOptions } from '../core/backoff.js';
 import { systemClock } from '../core/clock.js';
-import { toError } from '../core/errors.js';
+import { reasonOf, toError } from '../core/errors.js';
 import { expectInteger } from '../core/validate.js';
-import { reasonOf, silentLogger, type Logger } from '../transport/logger.js';
+import { silentLogger, type Logger } from '../transport/logger.js';
 
 /** One channel's notifications, delivered to a callback while `live`. */
 export interface NotificationListener {

@@ -1,6 +1,7 @@
 import type { EventParser } from './event-parser.js';
 import { createLogThrottle } from './log-throttle.js';
-import { reasonOf, silentLogger, type Logger } from './logger.js';
+import { reasonOf } from '../core/errors.js';
+import { silentLogger, type Logger } from './logger.js';
 import type { Mapper, ResyncTarget, TransientConsumerOptions } from './transient-consumer.js';
 import {
   toSafeTransportObserver,
