@@ -1,10 +1,9 @@
 import { connect, type Channel, type ChannelModel, type RecoveringChannelModel } from 'amqplib';
-import { expectCount, expectInteger, expectNumber } from '../core/validate.js';
+import { expectCount, expectInteger, expectNumber, expectString } from '../core/validate.js';
 import { abortable } from '../transport/abort.js';
 import { BrokerUnreachableError, TransportClosedError } from '../transport/errors.js';
 import { reasonOf } from '../core/errors.js';
 import { silentLogger, type Logger } from '../transport/logger.js';
-import { expectString } from '../transport/validate.js';
 
 /** How amqplib's connection recovery waits between two attempts. */
 export interface ReconnectOptions {

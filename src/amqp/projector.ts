@@ -17,7 +17,7 @@ import type {
   TypedEvent,
 } from '../transport/projector.js';
 import type { StartOptions } from '../transport/transient-consumer.js';
-import { expectShortString } from '../transport/validate.js';
+import { expectShortString } from '../core/validate.js';
 import { ManagedConnection, type AmqpConnectionOptions } from './connection.js';
 
 export interface AmqpProjectorOptions<E extends TypedEvent>

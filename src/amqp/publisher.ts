@@ -1,6 +1,6 @@
 import type { ChannelModel, ConfirmChannel, Options } from 'amqplib';
 import { toError } from '../core/errors.js';
-import { expectInteger } from '../core/validate.js';
+import { expectFunction, expectInteger, expectShortString } from '../core/validate.js';
 import { abortable, abortReason } from '../transport/abort.js';
 import { PublisherBufferFullError, PublishNackedError, TransportClosedError } from '../transport/errors.js';
 import type {
@@ -10,7 +10,6 @@ import type {
   PublishOptions,
 } from '../transport/publisher.js';
 import type { StartOptions } from '../transport/transient-consumer.js';
-import { expectFunction, expectShortString } from '../transport/validate.js';
 import { ManagedConnection, type AmqpConnectionOptions } from './connection.js';
 
 export interface AmqpPublisherOptions<E> extends PublisherOptions<E>, AmqpConnectionOptions {

@@ -1,5 +1,5 @@
 import { toError } from '../core/errors.js';
-import { expectInteger } from '../core/validate.js';
+import { expectFunction, expectInteger, expectShortString } from '../core/validate.js';
 import { abortReason } from '../transport/abort.js';
 import { createDispatcher, type Dispatcher } from '../transport/dispatcher.js';
 import { TransportClosedError } from '../transport/errors.js';
@@ -8,7 +8,6 @@ import type { DeadLetter, Projector, ProjectorOptions, TypedEvent } from '../tra
 import type { Publisher, PublisherOptions, PublishOptions } from '../transport/publisher.js';
 import { createTopicMatcher, type TopicMatcher } from '../transport/topic.js';
 import type { TransientConsumer, TransientConsumerOptions } from '../transport/transient-consumer.js';
-import { expectFunction, expectShortString } from '../transport/validate.js';
 import { BusProjector, BusQueue } from './in-process-projector.js';
 
 export interface InProcessBusOptions {

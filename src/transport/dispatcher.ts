@@ -8,7 +8,7 @@ import {
   type EventOutcome,
   type SafeTransportObserver,
 } from './transport-observer.js';
-import { expectArray, expectFunction, expectKeys } from './validate.js';
+import { expectArray, expectFunction, expectKeys } from '../core/validate.js';
 
 /**
  * The transient consumer's work, the same on the broker and on the bus:
