@@ -41,7 +41,7 @@ export function createLiveClient(options: LiveClientOptions): LiveClient {
     throw new TypeError(`Expected \`shouldRetry\` to be a function, got ${typeof shouldRetry}`);
   }
   expectInteger('connectionAckTimeoutMs', connectionAckTimeoutMs, 0);
-  const backoff: Backoff = createBackoff({ ...defaultRetry, ...retry }, random);
+  const backoff: Backoff = createBackoff(retry, random, defaultRetry);
   return new LiveClientEngine({
     url,
     connectionParams,
