@@ -1,5 +1,6 @@
 import type { SubscribePayload } from 'graphql-ws/client';
 import { toError } from '../core/errors.js';
+import { guardHook } from '../core/observer.js';
 import { expectInteger } from '../core/validate.js';
 import { operationLabel, toPayload, type OperationVariables } from './document.js';
 import { OperationError } from './errors.js';
@@ -111,13 +112,9 @@ export function createLiveQuery<
   const stats = { pokes: 0, fetches: 0, coalesced: 0, fresh: 0, held: 0, stale: 0 };
   const tokens = createPendingTokens();
 
-  const report = (thrown: unknown): void => {
-    try {
-      onError?.(toError(thrown));
-    } catch {
-      // The caller's error hook failed too: nothing is left to tell.
-    }
-  };
+  // If the caller's error hook fails too, nothing is left to tell.
+  const reportError = guardHook(options, 'onError');
+  const report = (thrown: unknown): void => reportError(toError(thrown));
   const setStatus = (next: LiveQueryStatus): void => {
     if (status === next) return;
     status = next;
