@@ -55,6 +55,7 @@ export {
   GateTimeoutError,
   DisposedError,
   toError,
+  reasonOf,
 } from './core/errors.js';
 
 // --- Events at the edge, mappers, and the transport interfaces every adapter implements ---
@@ -108,7 +109,7 @@ export type {
   ConsumingEvent,
   ProjectedEvent,
 } from './transport/transport-observer.js';
-export { silentLogger, reasonOf } from './transport/logger.js';
+export { silentLogger } from './transport/logger.js';
 export type { Logger, LogFn } from './transport/logger.js';
 export { createLogThrottle } from './transport/log-throttle.js';
 export type { LogThrottle, LogThrottleOptions } from './transport/log-throttle.js';

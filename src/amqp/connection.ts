@@ -1,32 +1,19 @@
 import { connect, type Channel, type ChannelModel, type RecoveringChannelModel } from 'amqplib';
-import { expectCount, expectInteger, expectNumber } from '../core/validate.js';
+import { expectCount, expectInteger, expectNumber, expectString } from '../core/validate.js';
+import { backoffSettings, type BackoffOptions } from '../core/backoff.js';
 import { abortable } from '../transport/abort.js';
+import { defaultReconnectBackoff } from '../transport/reconnect-backoff.js';
 import { BrokerUnreachableError, TransportClosedError } from '../transport/errors.js';
-import { reasonOf, silentLogger, type Logger } from '../transport/logger.js';
-import { expectString } from '../transport/validate.js';
+import { reasonOf } from '../core/errors.js';
+import { silentLogger, type Logger } from '../transport/logger.js';
 
-/** How amqplib's connection recovery waits between two attempts. */
-export interface ReconnectOptions {
-  /**
-   * The wait before the first reconnect attempt. Minimum: 0.
-   * @default 100
-   */
+/**
+ * How amqplib's connection recovery waits between two attempts: the library's
+ * one backoff shape, and how long to keep trying before the first connection.
+ */
+export interface ReconnectOptions extends BackoffOptions {
+  /** @deprecated The former name of `minDelayMs`, still accepted. */
   readonly initialDelayMs?: number;
-  /**
-   * The longest wait between two attempts. Minimum: `initialDelayMs`.
-   * @default 5000
-   */
-  readonly maxDelayMs?: number;
-  /**
-   * Each wait is the previous one times this. Minimum: 1.
-   * @default 2
-   */
-  readonly factor?: number;
-  /**
-   * The share of each wait that is randomised, from 0 to 1.
-   * @default 0.2
-   */
-  readonly jitter?: number;
   /**
    * Failed attempts retried before the first connection, after which `start`
    * rejects with `BrokerUnreachableError` (an unreachable broker fails the
@@ -52,6 +39,10 @@ export interface AmqpConnectionOptions {
    * @default 10000
    */
   readonly connectTimeoutMs?: number;
+  /**
+   * The waits between reconnection attempts.
+   * @default { minDelayMs: 100, maxDelayMs: 5000, factor: 2, jitter: 0.2, startupRetries: 10 }
+   */
   readonly reconnect?: ReconnectOptions;
   /**
    * The name the broker shows for the connection (`rabbitmqctl list_connections client_properties`).
@@ -89,7 +80,7 @@ export class ManagedConnection {
   readonly #url: string;
   readonly #safeUrl: string;
   readonly #socketOptions: { timeout: number; clientProperties: Record<string, unknown> };
-  readonly #reconnect: Required<ReconnectOptions>;
+  readonly #reconnect: Required<BackoffOptions> & { readonly startupRetries: number };
   readonly #hooks: ConnectionHooks;
   #recovering: RecoveringChannelModel | undefined;
   /** The connection whose setup succeeded and which has not closed yet. */
@@ -122,18 +113,12 @@ export class ManagedConnection {
       timeout: expectNumber('connectTimeoutMs', connectTimeoutMs, 1),
       clientProperties: { connection_name: expectString('connectionName', connectionName) },
     };
-    const {
-      initialDelayMs = 100,
-      maxDelayMs = 5_000,
-      factor = 2,
-      jitter = 0.2,
-      startupRetries = 10,
-    } = reconnect;
+    // The old name keeps working: it is read here once, and only here.
+    // eslint-disable-next-line @typescript-eslint/no-deprecated
+    const { initialDelayMs, startupRetries = 10, ...backoff } = reconnect;
+    const renamed = initialDelayMs === undefined ? {} : { minDelayMs: initialDelayMs };
     this.#reconnect = {
-      initialDelayMs: expectNumber('reconnect.initialDelayMs', initialDelayMs, 0),
-      maxDelayMs: expectNumber('reconnect.maxDelayMs', maxDelayMs, initialDelayMs),
-      factor: expectNumber('reconnect.factor', factor, 1),
-      jitter: expectNumber('reconnect.jitter', jitter, 0, 1),
+      ...backoffSettings({ ...renamed, ...backoff }, defaultReconnectBackoff, 'reconnect'),
       startupRetries: expectCount('reconnect.startupRetries', startupRetries, 0),
     };
     this.#hooks = hooks;
@@ -193,12 +178,12 @@ export class ManagedConnection {
 
   async #open(signal: AbortSignal | undefined): Promise<void> {
     signal?.throwIfAborted();
-    const { initialDelayMs, maxDelayMs, factor, jitter, startupRetries } = this.#reconnect;
+    const { minDelayMs, maxDelayMs, factor, jitter, startupRetries } = this.#reconnect;
     this.logger.info({ url: this.#safeUrl }, 'connecting');
     const recovering = await connect(this.#url, {
       ...this.#socketOptions,
       recovery: {
-        initialDelay: initialDelayMs,
+        initialDelay: minDelayMs,
         maxDelay: maxDelayMs,
         factor,
         jitter,

@@ -1,9 +1,8 @@
 import type { ChannelModel, ConfirmChannel, ConsumeMessage, MessageProperties, Options } from 'amqplib';
 import { abortable } from '../transport/abort.js';
-import { toError } from '../core/errors.js';
+import { reasonOf, toError } from '../core/errors.js';
 import { TransportClosedError } from '../transport/errors.js';
 import { createLogThrottle, type LogThrottle } from '../transport/log-throttle.js';
-import { reasonOf } from '../transport/logger.js';
 import { createBatchWindow, type BatchWindow } from '../transport/batch-window.js';
 import {
   createProjectionRunner,
@@ -18,7 +17,7 @@ import type {
   TypedEvent,
 } from '../transport/projector.js';
 import type { StartOptions } from '../transport/transient-consumer.js';
-import { expectShortString } from '../transport/validate.js';
+import { expectShortString } from '../core/validate.js';
 import { ManagedConnection, type AmqpConnectionOptions } from './connection.js';
 
 export interface AmqpProjectorOptions<E extends TypedEvent>

@@ -1,5 +1,6 @@
 import type { ChannelModel, ConfirmChannel, Options } from 'amqplib';
-import { expectInteger } from '../core/validate.js';
+import { toError } from '../core/errors.js';
+import { expectFunction, expectInteger, expectShortString } from '../core/validate.js';
 import { abortable, abortReason } from '../transport/abort.js';
 import { PublisherBufferFullError, PublishNackedError, TransportClosedError } from '../transport/errors.js';
 import type {
@@ -9,7 +10,6 @@ import type {
   PublishOptions,
 } from '../transport/publisher.js';
 import type { StartOptions } from '../transport/transient-consumer.js';
-import { expectFunction, expectShortString } from '../transport/validate.js';
 import { ManagedConnection, type AmqpConnectionOptions } from './connection.js';
 
 export interface AmqpPublisherOptions<E> extends PublisherOptions<E>, AmqpConnectionOptions {
@@ -100,7 +100,7 @@ class AmqpPublisher<E> implements Publisher<E> {
       messageId = this.#messageId?.(event);
       body = Buffer.from(JSON.stringify(event));
     } catch (error) {
-      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+      return Promise.reject(toError(error));
     }
     const writable = this.#channel !== undefined && !this.#draining && this.#buffer.length === 0;
     if (!writable && this.#buffer.length >= this.#maxBuffered) {

@@ -1,12 +1,11 @@
 import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
-import { expectInteger } from '../core/validate.js';
+import { expectFunction, expectInteger, expectShortString } from '../core/validate.js';
 import { createDispatcher, type Dispatcher } from '../transport/dispatcher.js';
 import type {
   StartOptions,
   TransientConsumer,
   TransientConsumerOptions,
 } from '../transport/transient-consumer.js';
-import { expectFunction, expectShortString } from '../transport/validate.js';
 import { AckBatch, type GateLoad } from './ack-batch.js';
 import { ManagedConnection, type AmqpConnectionOptions } from './connection.js';
 

@@ -1,4 +1,5 @@
-import { expectInteger } from '../core/validate.js';
+import { toError } from '../core/errors.js';
+import { expectFunction, expectInteger, expectShortString } from '../core/validate.js';
 import { abortReason } from '../transport/abort.js';
 import { createDispatcher, type Dispatcher } from '../transport/dispatcher.js';
 import { TransportClosedError } from '../transport/errors.js';
@@ -7,7 +8,6 @@ import type { DeadLetter, Projector, ProjectorOptions, TypedEvent } from '../tra
 import type { Publisher, PublisherOptions, PublishOptions } from '../transport/publisher.js';
 import { createTopicMatcher, type TopicMatcher } from '../transport/topic.js';
 import type { TransientConsumer, TransientConsumerOptions } from '../transport/transient-consumer.js';
-import { expectFunction, expectShortString } from '../transport/validate.js';
 import { BusProjector, BusQueue } from './in-process-projector.js';
 
 export interface InProcessBusOptions {
@@ -237,7 +237,7 @@ class BusPublisher<E> implements Publisher<E> {
       this.#bus.publishRaw(routingKey, Buffer.from(JSON.stringify(event)));
       return Promise.resolve();
     } catch (error) {
-      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+      return Promise.reject(toError(error));
     }
   }
 

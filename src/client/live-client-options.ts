@@ -110,4 +110,9 @@ export function retryUnlessFatal(close: CloseInfo): boolean {
 }
 
 /** `retry`'s defaults: a client reconnects on a scale of seconds, not the gate's milliseconds. */
-export const defaultRetry = { minDelayMs: 500, maxDelayMs: 15_000, factor: 2, jitter: 0.5 } as const;
+export const defaultRetry: Required<BackoffOptions> = Object.freeze({
+  minDelayMs: 500,
+  maxDelayMs: 15_000,
+  factor: 2,
+  jitter: 0.5,
+});

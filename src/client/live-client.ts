@@ -1,6 +1,7 @@
 import { createBackoff, type Backoff } from '../core/backoff.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import { DisposedError, toError } from '../core/errors.js';
+import { guardHook } from '../core/observer.js';
 import { expectInteger } from '../core/validate.js';
 import { operationLabel, toPayload, type OperationVariables, type TypedDocumentNode } from './document.js';
 import { ConnectionFailedError, OperationError, type CloseInfo } from './errors.js';
@@ -24,7 +25,6 @@ export function createLiveClient(options: LiveClientOptions): LiveClient {
     retry = {},
     shouldRetry = retryUnlessFatal,
     connectionAckTimeoutMs = 10_000,
-    onStatus,
     signal,
     clock = systemClock,
     random = Math.random,
@@ -41,14 +41,14 @@ export function createLiveClient(options: LiveClientOptions): LiveClient {
     throw new TypeError(`Expected \`shouldRetry\` to be a function, got ${typeof shouldRetry}`);
   }
   expectInteger('connectionAckTimeoutMs', connectionAckTimeoutMs, 0);
-  const backoff: Backoff = createBackoff({ ...defaultRetry, ...retry }, random);
+  const backoff: Backoff = createBackoff(retry, random, defaultRetry);
   return new LiveClientEngine({
     url,
     connectionParams,
     webSocketImpl,
     shouldRetry,
     connectionAckTimeoutMs,
-    onStatus,
+    onStatus: guardHook(options, 'onStatus'),
     signal,
     clock,
     backoff,
@@ -61,7 +61,8 @@ interface EngineOptions {
   readonly webSocketImpl: WebSocketConstructor;
   readonly shouldRetry: (close: CloseInfo) => boolean;
   readonly connectionAckTimeoutMs: number;
-  readonly onStatus: ((status: ConnectionStatus) => void) | undefined;
+  /** Guarded: a broken status hook must not break the connection. */
+  readonly onStatus: (status: ConnectionStatus) => void;
   readonly signal: AbortSignal | undefined;
   readonly clock: Clock;
   readonly backoff: Backoff;
@@ -262,10 +263,6 @@ class LiveClientEngine implements LiveClient {
   #setStatus(status: ConnectionStatus): void {
     if (this.#status === status) return;
     this.#status = status;
-    try {
-      this.#options.onStatus?.(status);
-    } catch {
-      // A broken status hook must not break the connection.
-    }
+    this.#options.onStatus(status);
   }
 }

@@ -3,6 +3,7 @@
 // `extensions.pokegate.after`, so whichever replica answers waits until it
 // shows what the pokes announced.
 import type { SubscribePayload } from 'graphql-ws/client';
+import type { OperationResult } from './session.js';
 
 /** The server refuses more per request (64 by default); the newest are kept. */
 const maxTokens = 64;
@@ -47,4 +48,20 @@ export function createPendingTokens(): PendingTokens {
 export function withReadAfter(payload: SubscribePayload, tokens: readonly string[]): SubscribePayload {
   if (tokens.length === 0) return payload;
   return { ...payload, extensions: { ...payload.extensions, pokegate: { after: tokens } } };
+}
+
+/** Whether the server answered before it showed every read-after token (`extensions.pokegate.stale`). */
+export function isStale(extensions: Record<string, unknown> | undefined): boolean {
+  const pokegate = extensions?.['pokegate'];
+  return (
+    typeof pokegate === 'object' && pokegate !== null && (pokegate as { stale?: unknown }).stale === true
+  );
+}
+
+/** The answer's `extensions`, when it is an object (the protocol lets a server send anything there). */
+export function extensionsOf(result: OperationResult): Record<string, unknown> | undefined {
+  const { extensions } = result;
+  return typeof extensions === 'object' && extensions !== null
+    ? (extensions as Record<string, unknown>)
+    : undefined;
 }

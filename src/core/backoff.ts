@@ -1,6 +1,10 @@
 import { expectNumber } from './validate.js';
 
-/** How long the gate waits between two visibility checks of one submission. */
+/**
+ * How long to wait between two attempts: the gate between two visibility
+ * checks, the client and the listeners between two reconnections. Each user
+ * documents its own defaults; the gate's are below.
+ */
 export interface BackoffOptions {
   /**
    * The wait after the first check that found nothing. Minimum: 0.
@@ -29,12 +33,43 @@ export interface BackoffOptions {
 /** Returns the wait in ms after the given failed attempt (1-based). */
 export type Backoff = (attempt: number) => number;
 
-export function createBackoff(options: BackoffOptions = {}, random: () => number = Math.random): Backoff {
-  const { minDelayMs = 10, maxDelayMs = 500, factor = 2, jitter = 0.2 } = options;
-  expectNumber('retry.minDelayMs', minDelayMs, 0);
-  expectNumber('retry.maxDelayMs', maxDelayMs, minDelayMs);
-  expectNumber('retry.factor', factor, 1);
-  expectNumber('retry.jitter', jitter, 0, 1);
+/** The gate's backoff between two visibility checks. */
+export const defaultBackoff: Required<BackoffOptions> = Object.freeze({
+  minDelayMs: 10,
+  maxDelayMs: 500,
+  factor: 2,
+  jitter: 0.2,
+});
+
+/**
+ * `options` over `defaults`, each field validated eagerly with a TypeError
+ * that names it as `<name>.<field>`.
+ */
+export function backoffSettings(
+  options: BackoffOptions,
+  defaults: Required<BackoffOptions> = defaultBackoff,
+  name = 'retry',
+): Required<BackoffOptions> {
+  const {
+    minDelayMs = defaults.minDelayMs,
+    maxDelayMs = defaults.maxDelayMs,
+    factor = defaults.factor,
+    jitter = defaults.jitter,
+  } = options;
+  return {
+    minDelayMs: expectNumber(`${name}.minDelayMs`, minDelayMs, 0),
+    maxDelayMs: expectNumber(`${name}.maxDelayMs`, maxDelayMs, minDelayMs),
+    factor: expectNumber(`${name}.factor`, factor, 1),
+    jitter: expectNumber(`${name}.jitter`, jitter, 0, 1),
+  };
+}
+
+export function createBackoff(
+  options: BackoffOptions = {},
+  random: () => number = Math.random,
+  defaults: Required<BackoffOptions> = defaultBackoff,
+): Backoff {
+  const { minDelayMs, maxDelayMs, factor, jitter } = backoffSettings(options, defaults);
   return (attempt) => {
     const delay = Math.min(maxDelayMs, minDelayMs * factor ** (attempt - 1));
     return delay * (1 - jitter * random());

@@ -1,3 +1,5 @@
+import { toError } from './errors.js';
+
 /**
  * One subscriber's end of a registry: an async iterator a graphql-js
  * subscription resolver can return. The registry offers it pokes without ever
@@ -140,7 +142,7 @@ export class ReceiverImpl<T> implements Receiver<T> {
 
   throw(error?: unknown): Promise<IteratorResult<T, undefined>> {
     this.close();
-    return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    return Promise.reject(toError(error));
   }
 
   close(): void {

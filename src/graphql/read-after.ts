@@ -4,6 +4,7 @@
 import { GraphQLError, type ExecutionResult } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { systemClock, type Clock } from '../core/clock.js';
+import { reasonOf } from '../core/errors.js';
 import { expectInteger } from '../core/validate.js';
 import { guardHook } from '../core/observer.js';
 import type { ReadAfterEvent, ReadAfterObserver, ReadAfterOutcome } from './read-after-observer.js';
@@ -131,7 +132,7 @@ export function createReadAfter<T extends VersionTarget, TContext>(
         targets = tokens.map((token) => decode(token, args.contextValue as TContext));
       } catch (error) {
         report({ outcome: 'invalid', waitedMs: 0, tokens: Array.isArray(tokens) ? tokens.length : 1 });
-        const reason = error instanceof Error ? error.message : String(error);
+        const reason = reasonOf(error);
         setResultAndStopExecution({
           errors: [
             new GraphQLError(`Invalid read-after token in extensions.pokegate.after: ${reason}`, {

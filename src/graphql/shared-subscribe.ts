@@ -5,6 +5,7 @@ import {
   type ExecutionArgs,
   type ExecutionResult,
 } from 'graphql';
+import { toError } from '../core/errors.js';
 import type { ReceiverSink } from '../core/receiver.js';
 import { getDirectDelivery, type DirectDelivery } from './direct-delivery.js';
 
@@ -120,7 +121,7 @@ class SharedResultIterator implements AsyncIterableIterator<ExecutionResult> {
 
   async throw(error: unknown): Promise<IteratorResult<ExecutionResult, undefined>> {
     await this.#source.return?.();
-    throw error instanceof Error ? error : new Error(String(error));
+    throw toError(error);
   }
 
   [Symbol.asyncIterator](): this {

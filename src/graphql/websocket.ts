@@ -1,18 +1,21 @@
 import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { GraphQLError, type DocumentNode, type ExecutionArgs, type GraphQLSchema } from 'graphql';
+import type { DocumentNode, ExecutionArgs, GraphQLError, GraphQLSchema } from 'graphql';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Logger } from '../transport/logger.js';
-import {
-  createResultSerializer,
-  setDirectDelivery,
-  type DirectDelivery,
-} from '../graphql/direct-delivery.js';
 import type { ConnectionPrincipal } from './principal.js';
 import { serveGraphQLWs } from './graphql-ws-server.js';
 import { createTokenExpiry } from './token-expiry.js';
 import { createInternalErrors, type InternalErrors } from './internal-errors.js';
-import type { ConnectionAdmission, OperationRateLimit } from './operation-rate-limit.js';
+import type { OperationRateLimit } from './operation-rate-limit.js';
+import {
+  authenticateConnection,
+  closeSlowClient,
+  createDirectSend,
+  prepareOperation,
+  type ConnectionExtra,
+  type Enveloped,
+} from './websocket-hooks.js';
 
 export interface WebSocketOptions {
   /** @default '/graphql' */
@@ -94,23 +97,6 @@ export interface WebSocketEndpoint {
   close(): Promise<void>;
 }
 
-interface ConnectionExtra extends Record<PropertyKey, unknown> {
-  principal: ConnectionPrincipal;
-  admission?: ConnectionAdmission;
-}
-
-interface Enveloped {
-  readonly execute: (args: ExecutionArgs) => unknown;
-  readonly subscribe: (args: ExecutionArgs) => unknown;
-}
-
-/**
- * Bytes queued for sending under which a socket counts as keeping up: its
- * pokes are sent during the fan-out. Over it they take graphql-ws's path,
- * which waits for each write, behind the receiver's bounded buffer.
- */
-const directBufferedBytes = 65_536;
-
 /** graphql-ws over `ws`, on the HTTP server's port and path, with yoga's envelop behind it. */
 export function attachWebSocket(
   server: HttpServer,
@@ -128,100 +114,25 @@ export function attachWebSocket(
   } = options;
   const { yoga, authenticate, logger, internalErrors = createInternalErrors({ logger }), rateLimit } = deps;
   const wss = new WebSocketServer({ noServer: true, maxPayload: maxPayloadBytes });
-  const origins = allowedOrigins === undefined ? undefined : new Set(allowedOrigins);
-  const serialize = createResultSerializer();
   const batch = createWriteBatch();
   const expiry = createTokenExpiry();
-
-  const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
-    const { pathname } = new URL(request.url ?? '/', 'http://localhost');
-    if (pathname !== path) {
-      reject(socket, 404, 'Not Found');
-      return;
-    }
-    const origin = request.headers.origin;
-    if (origins !== undefined && origin !== undefined && !origins.has(origin)) {
-      logger.warn({ origin }, 'websocket origin refused');
-      reject(socket, 403, 'Forbidden');
-      return;
-    }
-    wss.handleUpgrade(request, socket, head, (ws) => {
-      batch.track(ws, socket);
-      wss.emit('connection', ws, request);
-    });
-  };
+  const onUpgrade = upgradeHandler({ wss, path, allowedOrigins, logger, track: batch.track });
   server.on('upgrade', onUpgrade);
-
   const disposable = serveGraphQLWs<Record<string, unknown> | undefined, ConnectionExtra>(
     {
       connectionInitWaitTimeout: connectionInitTimeoutMs,
       execute: (args) => (args.rootValue as Enveloped).execute(args) as never,
       subscribe: (args) => (args.rootValue as Enveloped).subscribe(args) as never,
-      async onConnect(ctx) {
-        let principal: ConnectionPrincipal;
-        try {
-          principal = await authenticate(ctx.connectionParams?.['authorization']);
-        } catch (error) {
-          logger.debug({ err: error }, 'websocket authentication failed');
-          return false; // graphql-ws closes with 4403 Forbidden
-        }
-        ctx.extra.principal = principal;
-        const socket = ctx.extra.socket;
-        if (rateLimit !== undefined)
-          ctx.extra.admission = rateLimit.forConnection(principal, (code, reason) =>
-            // After the refusal's error message, which graphql-ws sends once onSubscribe returns.
-            setImmediate(() => socket.close(code, reason)),
-          );
-        if (principal.expiresAt !== undefined) expiry.watch(socket, principal.expiresAt);
-        return true;
-      },
+      onConnect: authenticateConnection({ authenticate, logger, rateLimit, expiry }),
       onClose(ctx) {
         expiry.forget(ctx.extra.socket);
       },
-      async onSubscribe(ctx, id, params) {
-        const refused = ctx.extra.admission?.admit();
-        if (refused !== undefined) return [refused];
-        if (Object.keys(ctx.subscriptions).length > maxSubscriptionsPerConnection) {
-          return [
-            new GraphQLError(
-              `Too many subscriptions on this connection (at most ${maxSubscriptionsPerConnection})`,
-            ),
-          ];
-        }
-        // Not graphql-ws's whole `ctx`: this object becomes the operation's context and lives
-        // as long as the subscription; a copy of ctx's fields would cost every one of them.
-        const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
-          socket: ctx.extra.socket,
-          params,
-          principal: ctx.extra.principal,
-        });
-        let document: DocumentNode;
-        try {
-          document = parse(params.query);
-        } catch (error) {
-          return [error instanceof GraphQLError ? error : new GraphQLError('Invalid GraphQL document')];
-        }
-        const errors = validate(schema, document);
-        if (errors.length > 0) return errors;
-        const contextValue = (await contextFactory()) as object;
-        setDirectDelivery(contextValue, directSend(ctx, id));
-        const args: ExecutionArgs = {
-          schema,
-          document,
-          operationName: params.operationName ?? null,
-          variableValues: params.variables ?? null,
-          contextValue,
-          rootValue: { execute, subscribe } satisfies Enveloped,
-        };
-        return args;
-      },
-      onNext(ctx) {
-        const socket = ctx.extra.socket;
-        if (socket.bufferedAmount > maxBufferedBytes) {
-          logger.warn({ bufferedBytes: socket.bufferedAmount }, 'websocket client too slow, closing');
-          socket.close(1008, 'Client too slow');
-        }
-      },
+      onSubscribe: prepareOperation({
+        yoga,
+        maxSubscriptionsPerConnection,
+        directSend: createDirectSend(batch.hold),
+      }),
+      onNext: closeSlowClient(maxBufferedBytes, logger),
     },
     wss,
     keepAliveMs,
@@ -230,27 +141,6 @@ export function attachWebSocket(
       return `${message} (${errorId})`;
     },
   );
-
-  /**
-   * graphql-ws's `next` frame for subscription `id`, written at once: the
-   * payload is serialised once per shared result, the frame is one string
-   * concatenation, and nothing is awaited per subscriber.
-   */
-  function directSend(
-    ctx: { readonly subscriptions: Record<string, unknown>; readonly extra: { readonly socket: WebSocket } },
-    id: string,
-  ): DirectDelivery {
-    const prefix = `{"id":${JSON.stringify(id)},"type":"next","payload":`;
-    return (result) => {
-      const socket = ctx.extra.socket;
-      if (socket.readyState !== socket.OPEN || socket.bufferedAmount > directBufferedBytes) return false;
-      if (!(id in ctx.subscriptions)) return false;
-      batch.hold(socket);
-      socket.send(`${prefix}${serialize(result)}}`);
-      return true;
-    };
-  }
-
   let closing: Promise<void> | undefined;
   return {
     get connections() {
@@ -267,6 +157,35 @@ export function attachWebSocket(
   };
 }
 
+/** Hands an upgrade on `path` from an allowed origin to `wss`; refuses any other. */
+function upgradeHandler(deps: {
+  readonly wss: WebSocketServer;
+  readonly path: string;
+  readonly allowedOrigins: readonly string[] | undefined;
+  readonly logger: Logger;
+  readonly track: (ws: WebSocket, stream: Duplex) => void;
+}): (request: IncomingMessage, socket: Duplex, head: Buffer) => void {
+  const { wss, path, allowedOrigins, logger, track } = deps;
+  const origins = allowedOrigins === undefined ? undefined : new Set(allowedOrigins);
+  return (request, socket, head) => {
+    const { pathname } = new URL(request.url ?? '/', 'http://localhost');
+    if (pathname !== path) {
+      reject(socket, 404, 'Not Found');
+      return;
+    }
+    const origin = request.headers.origin;
+    if (origins !== undefined && origin !== undefined && !origins.has(origin)) {
+      logger.warn({ origin }, 'websocket origin refused');
+      reject(socket, 403, 'Forbidden');
+      return;
+    }
+    wss.handleUpgrade(request, socket, head, (ws) => {
+      track(ws, socket);
+      wss.emit('connection', ws, request);
+    });
+  };
+}
+
 /**
  * One fan-out often sends several frames to one socket (a client with several
  * subscriptions): `hold` corks the socket's TCP stream until the fan-out's
@@ -274,8 +193,8 @@ export function attachWebSocket(
  */
 function createWriteBatch(): {
   /** Remembers the stream under `ws`, the one `ws` writes its frames to. */
-  track(ws: WebSocket, stream: Duplex): void;
-  hold(ws: WebSocket): void;
+  readonly track: (ws: WebSocket, stream: Duplex) => void;
+  readonly hold: (ws: WebSocket) => void;
 } {
   const streams = new WeakMap<WebSocket, Duplex>();
   const held = new Set<Duplex>();

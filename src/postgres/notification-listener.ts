@@ -1,9 +1,10 @@
 import pg from 'pg';
 import { createBackoff, type BackoffOptions } from '../core/backoff.js';
+import { defaultReconnectBackoff } from '../transport/reconnect-backoff.js';
 import { systemClock } from '../core/clock.js';
-import { toError } from '../core/errors.js';
+import { reasonOf, toError } from '../core/errors.js';
 import { expectInteger } from '../core/validate.js';
-import { reasonOf, silentLogger, type Logger } from '../transport/logger.js';
+import { silentLogger, type Logger } from '../transport/logger.js';
 
 /** One channel's notifications, delivered to a callback while `live`. */
 export interface NotificationListener {
@@ -42,7 +43,7 @@ export interface PostgresListenerOptions {
   readonly connectionTimeoutMs?: number;
   /**
    * The waits between reconnection attempts (the gate's backoff shape).
-   * @default { minDelayMs: 100, maxDelayMs: 5000 }
+   * @default { minDelayMs: 100, maxDelayMs: 5000, factor: 2, jitter: 0.2 }
    */
   readonly retry?: BackoffOptions;
   /** One line per connect, loss, reconnect and close. @default a silent logger */
@@ -74,12 +75,7 @@ class PostgresListener implements NotificationListener {
   #closed: Promise<void> | undefined;
 
   constructor(options: PostgresListenerOptions) {
-    const {
-      channel,
-      connectionTimeoutMs = 5_000,
-      retry = { minDelayMs: 100, maxDelayMs: 5_000 },
-      logger = silentLogger,
-    } = options;
+    const { channel, connectionTimeoutMs = 5_000, retry = {}, logger = silentLogger } = options;
     if (typeof channel !== 'string' || channel === '') {
       throw new TypeError(`Expected \`channel\` to be a non-empty string, got ${JSON.stringify(channel)}`);
     }
@@ -92,7 +88,7 @@ class PostgresListener implements NotificationListener {
     this.channel = channel;
     this.#options = options;
     this.#logger = logger.child({ channel });
-    this.#backoff = createBackoff(retry);
+    this.#backoff = createBackoff(retry, Math.random, defaultReconnectBackoff);
     this.#loop = this.#run();
   }
 

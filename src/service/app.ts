@@ -2,37 +2,28 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pino, type Logger } from 'pino';
 import { collectDefaultMetrics, Registry as PromRegistry } from 'prom-client';
-import { createAmqpProjector } from 'pokegate/amqp';
-import { createAmqpPublisher } from 'pokegate/amqp';
-import { createAmqpTransientConsumer } from 'pokegate/amqp';
-import { createInProcessBus, type InProcessBus } from 'pokegate/bus';
-import { createGate, type Gate } from 'pokegate';
-import { createRegistry, type Registry } from 'pokegate';
-import { createPrometheusObserver } from 'pokegate/prometheus';
+import { createLogThrottle } from 'pokegate';
+import type { TransportObserver } from 'pokegate';
+import {
+  attachWebSocket,
+  createInternalErrors,
+  createOperationRateLimit,
+  type InternalErrors,
+  type OperationRateLimit,
+  type WebSocketEndpoint,
+} from 'pokegate/graphql';
 import { createPrometheusTransportObserver } from 'pokegate/prometheus';
-import { createOrdersMapper } from './orders/mapper.js';
+import { createAuthenticator, type Principal } from './auth.js';
+import type { Config } from './config.js';
+import { createDelivery, type Delivery, type OnClose } from './delivery.js';
+import { createDemoPage } from './demo-page.js';
+import { createGraphQLServer, type GraphQLServer } from './graphql.js';
+import { createHttpRoutes, notFound } from './http.js';
+import { startOrderEvents, type OrderEvents } from './order-events.js';
 import { createMemoryLedger, createSqlLedger, type OrderLedger } from './orders/owner-ledger.js';
-import { createOrderProjection } from './orders/projection.js';
 import { createReadView, type ReadView } from './orders/read-view.js';
 import { createPostgresClient } from './orders/sql-client.js';
-import { resyncPoke, type OrderChange } from './orders/types.js';
-import type { NotificationListener } from 'pokegate/postgres';
 import { createOrderWriter } from './orders/writer.js';
-import { createEventParser } from 'pokegate';
-import { createLogThrottle } from 'pokegate';
-import { orderBindingKey, orderEventSchema, orderRoutingKey, type OrderEvent } from './orders/events.js';
-import type { Projector } from 'pokegate';
-import type { Publisher } from 'pokegate';
-import { resyncTarget, type TransientConsumer } from 'pokegate';
-import { createAuthenticator } from './auth.js';
-import type { Config } from './config.js';
-import { createDemoPage } from './demo-page.js';
-import { createGraphQLServer } from './graphql.js';
-import { createHttpRoutes, notFound } from './http.js';
-import { createInternalErrors } from 'pokegate/graphql';
-import { createOperationRateLimit } from 'pokegate/graphql';
-import { createOrdersReadAfter } from './read-after.js';
-import { attachWebSocket, type WebSocketEndpoint } from 'pokegate/graphql';
 
 export interface App {
   /** The port it listens on (useful with `PORT=0`). */
@@ -83,13 +74,46 @@ async function build(
 ): Promise<App> {
   if (config.devSecret)
     logger.warn('AUTH_SECRET is not set: using the development secret; never do this in production');
-
+  const onClose: OnClose = (close) => {
+    closers.push(close);
+  };
   const metrics = new PromRegistry();
   collectDefaultMetrics({ register: metrics });
-  const transportObserver = createPrometheusTransportObserver({ register: metrics });
+  const transportObserver: TransportObserver = createPrometheusTransportObserver({ register: metrics });
+  const { readView, ledger } = await openStores(config, logger, onClose);
+  const delivery = await createDelivery(config, readView, metrics, onClose);
+  const events = await startOrderEvents({
+    config,
+    logger,
+    readView,
+    gate: delivery.gate,
+    ordersChanged: delivery.ordersChanged,
+    tokens: delivery.tokens,
+    observer: transportObserver,
+    committed: (event) => delivery.committed(event.companyId, event.orderId, event.version),
+    onClose,
+  });
+  const api = createApi(config, logger, { readView, ledger, delivery, events }, onClose);
+  const ready = async (): Promise<boolean> => {
+    if (!events.consumer.consuming) return false;
+    await readView.ping({ signal: AbortSignal.timeout(2_000) });
+    return true;
+  };
+  const metricsPort = await serveMetrics(config, metrics, ready, onClose);
+  const { server, webSocket, port } = await serve(config, logger, { api, metrics, ready });
+  logger.info({ port, metricsPort, broker: events.broker, readView: readView.backend }, 'pokegate listening');
+  const stop = shutdown(config, logger, { server, webSocket, delivery, events, closeAll });
+  return { port, metricsPort, logger, stop };
+}
 
+/** The read view this replica serves from, and the owner ledger its mutations check. */
+async function openStores(
+  config: Config,
+  logger: Logger,
+  onClose: OnClose,
+): Promise<{ readView: ReadView; ledger: OrderLedger }> {
   const readView: ReadView = await createReadView({ databaseUrl: config.databaseUrl, logger });
-  closers.push(() => readView.close());
+  onClose(() => readView.close());
   const ledger: OrderLedger =
     config.databaseUrl === undefined
       ? createMemoryLedger()
@@ -103,99 +127,25 @@ async function build(
             logger,
           }),
         );
-  closers.push(() => ledger.close());
+  onClose(() => ledger.close());
+  return { readView, ledger };
+}
 
-  // Every replica's commits reach the gate as notices while the listener is
-  // live: a poke then checks once, after its commit. While it is not, the
-  // local projector's reports (`onProjected`) still end the first wait early.
-  // No notice can come before the registry below exists: nothing is projected
-  // yet, and a notice arrives as a later socket event.
-  const commits: NotificationListener = await readView.listenCommits(({ companyId, orderId, version }) => {
-    committed(companyId, orderId, version);
-  });
-  closers.push(() => commits.close());
-  const gate: Gate = createGate({
-    observer: createPrometheusObserver({ register: metrics, registries: ['ordersChanged'] }),
-    awaitProgressMs: 10,
-    progressLive: () => commits.live,
-    fallbackMs: config.gateFallbackMs,
-  });
-  const ordersChanged: Registry<OrderChange> = createRegistry<OrderChange>({ name: 'ordersChanged', gate });
-  closers.push(() => {
-    ordersChanged.dispose();
-    gate.dispose();
-  });
-  const { tokens, readAfter } = createOrdersReadAfter({
-    secret: config.authSecret,
-    readView,
-    timeoutMs: config.readAfterTimeoutMs,
-    register: metrics,
-  });
-  closers.push(() => readAfter.dispose());
-  /**
-   * Every commit report of this replica's read view goes here (the notices of
-   * every replica's commits, and this replica's own projector's reports): it
-   * wakes the pokes waiting in the gate and the reads waiting for their tokens.
-   */
-  const committed = (companyId: string, orderId: string, version: number): void => {
-    ordersChanged.progress(companyId, orderId, version);
-    readAfter.notify(orderId, version);
-  };
+interface Api {
+  readonly yoga: GraphQLServer;
+  readonly authenticate: (authorization: unknown) => Promise<Principal>;
+  readonly internalErrors: InternalErrors;
+  readonly rateLimit: OperationRateLimit;
+}
 
-  const parse = createEventParser<OrderEvent>({ schema: orderEventSchema });
-  const publisherOptions = {
-    routingKey: orderRoutingKey,
-    messageId: (event: OrderEvent) => event.eventId,
-    logger,
-  };
-  const consumerOptions = {
-    parse,
-    map: createOrdersMapper(ordersChanged, readView, tokens),
-    registries: [resyncTarget(ordersChanged, resyncPoke)],
-    bindingKeys: [orderBindingKey],
-    observer: transportObserver,
-    logger,
-  };
-  const projectorOptions = {
-    queue: config.projectorQueue,
-    bindingKeys: [orderBindingKey],
-    parse,
-    project: createOrderProjection({
-      readView,
-      delayMs: config.projectionDelayMs,
-      onProjected: (event) => committed(event.companyId, event.orderId, event.version),
-    }),
-    observer: transportObserver,
-    logger,
-  };
-  let publisher: Publisher<OrderEvent>;
-  let consumer: TransientConsumer;
-  let projector: Projector | undefined;
-  const amqpUrl = config.amqpUrl;
-  if (amqpUrl === undefined) {
-    logger.warn('AMQP_URL is not set: events stay in this process (in-process bus); set it to use RabbitMQ');
-    const bus: InProcessBus = createInProcessBus({ logger });
-    closers.push(() => bus.close());
-    publisher = bus.createPublisher(publisherOptions);
-    consumer = bus.createTransientConsumer(consumerOptions);
-    if (config.projectorEnabled) projector = bus.createProjector(projectorOptions);
-  } else {
-    const exchange = config.exchange;
-    publisher = createAmqpPublisher({ ...publisherOptions, url: amqpUrl, exchange });
-    closers.push(() => publisher.close());
-    consumer = createAmqpTransientConsumer({ ...consumerOptions, url: amqpUrl, exchange, gate });
-    if (config.projectorEnabled)
-      projector = createAmqpProjector({ ...projectorOptions, url: amqpUrl, exchange });
-  }
-  if (projector === undefined) {
-    logger.info(
-      'PROJECTOR_ENABLED is false: this replica projects nothing; another one writes the read view',
-    );
-  }
-  await projector?.start();
-  await publisher.start();
-  await consumer.start();
-
+/** Authentication, the limits on what a client may ask, and the GraphQL server over them. */
+function createApi(
+  config: Config,
+  logger: Logger,
+  parts: { readView: ReadView; ledger: OrderLedger; delivery: Delivery; events: OrderEvents },
+  onClose: OnClose,
+): Api {
+  const { readView, ledger, delivery, events } = parts;
   const authenticator = createAuthenticator({
     secret: config.authSecret,
     jwksUrl: config.jwksUrl,
@@ -207,7 +157,7 @@ async function build(
   const internalErrors = createInternalErrors({ logger, masked: config.production });
   // An abusive client's refusals are one line per kind, then one summary per interval.
   const refusals = createLogThrottle({ logger });
-  closers.push(() => refusals.dispose());
+  onClose(() => refusals.dispose());
   const rateLimit = createOperationRateLimit({
     ...config.rateLimit,
     onRefused: (principal, scope) =>
@@ -216,7 +166,7 @@ async function build(
   const yoga = createGraphQLServer({
     authenticate,
     logger,
-    plugins: [readAfter.plugin],
+    plugins: [delivery.readAfter.plugin],
     internalErrors,
     rateLimit,
     introspection: config.introspection,
@@ -224,28 +174,45 @@ async function build(
     limits: config.operationLimits,
     onRefused: (limit, error) =>
       refusals.warn(`limit:${limit}`, { limit, reason: error.message }, 'operation over a limit refused'),
-    services: { reader: readView, writer: createOrderWriter({ ledger, publisher }), ordersChanged },
+    services: {
+      reader: readView,
+      writer: createOrderWriter({ ledger, publisher: events.publisher }),
+      ordersChanged: delivery.ordersChanged,
+    },
   });
+  return { yoga, authenticate, internalErrors, rateLimit };
+}
+
+/** The internal port serving `/metrics` (`METRICS_PORT`), when configured: Prometheus scrapes it from inside. */
+async function serveMetrics(
+  config: Config,
+  metrics: PromRegistry,
+  ready: () => Promise<boolean>,
+  onClose: OnClose,
+): Promise<number | undefined> {
+  if (config.metricsPort === undefined) return undefined;
+  // The public port answers 404 to /metrics.
+  const internal = createServer(createHttpRoutes({ metrics, ready, fallback: notFound }));
+  await listen(internal, config.metricsPort);
+  onClose(
+    () =>
+      new Promise<void>((resolve) => {
+        internal.close(() => resolve());
+        internal.closeAllConnections();
+      }),
+  );
+  return (internal.address() as AddressInfo).port;
+}
+
+/** The public port: health, the demo page, GraphQL over HTTP and over WebSocket. */
+async function serve(
+  config: Config,
+  logger: Logger,
+  parts: { api: Api; metrics: PromRegistry; ready: () => Promise<boolean> },
+): Promise<{ server: Server; webSocket: WebSocketEndpoint; port: number }> {
+  const { api, metrics, ready } = parts;
+  const { yoga, authenticate, internalErrors, rateLimit } = api;
   const demoPage = createDemoPage({ logger });
-  const ready = async (): Promise<boolean> => {
-    if (!consumer.consuming) return false;
-    await readView.ping({ signal: AbortSignal.timeout(2_000) });
-    return true;
-  };
-  let metricsPort: number | undefined;
-  if (config.metricsPort !== undefined) {
-    // Prometheus scrapes this port from inside; the public port answers 404 to /metrics.
-    const internal = createServer(createHttpRoutes({ metrics, ready, fallback: notFound }));
-    await listen(internal, config.metricsPort);
-    closers.push(
-      () =>
-        new Promise<void>((resolve) => {
-          internal.close(() => resolve());
-          internal.closeAllConnections();
-        }),
-    );
-    metricsPort = (internal.address() as AddressInfo).port;
-  }
   const server: Server = createServer(
     createHttpRoutes({
       metrics: config.metricsPort === undefined ? metrics : undefined,
@@ -261,19 +228,25 @@ async function build(
     { allowedOrigins: config.allowedOrigins },
   );
   await listen(server, config.port);
-  const port = (server.address() as AddressInfo).port;
-  logger.info(
-    {
-      port,
-      metricsPort,
-      broker: amqpUrl === undefined ? 'in-process' : 'rabbitmq',
-      readView: readView.backend,
-    },
-    'pokegate listening',
-  );
+  return { server, webSocket, port: (server.address() as AddressInfo).port };
+}
 
+/** `App.stop`: the shutdown order, run once. */
+function shutdown(
+  config: Config,
+  logger: Logger,
+  parts: {
+    server: Server;
+    webSocket: WebSocketEndpoint;
+    delivery: Delivery;
+    events: OrderEvents;
+    closeAll: () => Promise<void>;
+  },
+): () => Promise<void> {
+  const { server, webSocket, delivery, events, closeAll } = parts;
+  const { gate, ordersChanged } = delivery;
   let stopping: Promise<void> | undefined;
-  const stop = (): Promise<void> =>
+  return () =>
     (stopping ??= (async () => {
       logger.info('shutting down: stop accepting connections and consuming');
       const deadline = AbortSignal.timeout(config.shutdownTimeoutMs);
@@ -282,8 +255,8 @@ async function build(
       // A keep-alive connection goes idle once its last response is written: close it then.
       const idleSweep = setInterval(() => server.closeIdleConnections(), 50);
       server.closeIdleConnections();
-      await consumer.close();
-      await projector?.close({ signal: deadline });
+      await events.consumer.close();
+      await events.projector?.close({ signal: deadline });
       logger.info({ ...gate.stats }, 'shutting down: draining the gate');
       await gate.idle(deadline);
       logger.info(
@@ -300,7 +273,6 @@ async function build(
       await closeAll();
       logger.info('shut down');
     })());
-  return { port, metricsPort, logger, stop };
 }
 
 function abortion(signal: AbortSignal): Promise<void> {

@@ -2,6 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { NoSchemaIntrospectionCustomRule } from 'graphql';
 import { createSchema, createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import type { Logger } from 'pino';
+import { reasonOf } from 'pokegate';
 import { useSharedSubscriptionExecution } from 'pokegate/graphql';
 import type { Principal } from './auth.js';
 import type { GraphQLContext } from './context.js';
@@ -96,7 +97,7 @@ export function createGraphQLServer(options: GraphQLOptions): GraphQLServer {
       try {
         principal = await authenticate(request.headers.get('authorization'));
       } catch (error) {
-        event.endResponse(json(fetchAPI, 401, error instanceof Error ? error.message : 'Unauthorized'));
+        event.endResponse(json(fetchAPI, 401, reasonOf(error)));
         return;
       }
       const waitMs = rateLimit?.take(principal) ?? 0;

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Registry as PromRegistry } from 'prom-client';
+import { reasonOf } from 'pokegate';
 
 export interface HttpRoutesOptions {
   /** Served at `/metrics` when given; else `/metrics` goes to `fallback` like any other path. */
@@ -42,8 +43,7 @@ export function createHttpRoutes(
         }
         metrics.metrics().then(
           (text) => send(response, 200, metrics.contentType, text),
-          (error: unknown) =>
-            send(response, 500, 'text/plain', `${error instanceof Error ? error.message : 'error'}\n`),
+          (error: unknown) => send(response, 500, 'text/plain', `${reasonOf(error)}\n`),
         );
         return;
       default:

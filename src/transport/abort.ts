@@ -1,3 +1,5 @@
+import { toError } from '../core/errors.js';
+
 /**
  * Settles like `promise`, or rejects with the signal's reason as soon as
  * `signal` aborts (at once if it already has). The abort listener is removed
@@ -22,7 +24,7 @@ export function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefine
       },
       (error: unknown) => {
         signal.removeEventListener('abort', onAbort);
-        reject(error instanceof Error ? error : new Error(String(error)));
+        reject(toError(error));
       },
     );
   });
@@ -30,6 +32,5 @@ export function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefine
 
 /** The reason of an aborted signal, as an `Error`. */
 export function abortReason(signal: AbortSignal): Error {
-  const reason: unknown = signal.reason;
-  return reason instanceof Error ? reason : new Error(String(reason), { cause: reason });
+  return toError(signal.reason);
 }

@@ -1,3 +1,4 @@
+import { reasonOf } from '../core/errors.js';
 import { expectInteger } from '../core/validate.js';
 
 /**
@@ -69,7 +70,7 @@ export function createEventParser<E>(options: EventParserOptions<E>): EventParse
     try {
       value = JSON.parse(text);
     } catch (error) {
-      return malformed('invalid_json', error instanceof Error ? error.message : 'not JSON');
+      return malformed('invalid_json', reasonOf(error));
     }
     if (typeof value !== 'object' || value === null || Array.isArray(value)) {
       return malformed(
@@ -81,10 +82,7 @@ export function createEventParser<E>(options: EventParserOptions<E>): EventParse
     try {
       result = validate(value);
     } catch (error) {
-      return malformed(
-        'invalid_event',
-        `the schema threw: ${error instanceof Error ? error.message : String(error)}`,
-      );
+      return malformed('invalid_event', `the schema threw: ${reasonOf(error)}`);
     }
     if (result instanceof Promise) {
       // Keep the rejection, if any, from surfacing as unhandled.

@@ -33,8 +33,3 @@ export const silentLogger: Logger = Object.freeze({
   error: ignore,
   child: () => silentLogger,
 });
-
-/** The message of anything thrown, for a log line. */
-export function reasonOf(thrown: unknown): string {
-  return thrown instanceof Error ? thrown.message : String(thrown);
-}

@@ -1,10 +1,17 @@
-import { expectInteger, expectNumber } from '../core/validate.js';
+import {
+  expectArray,
+  expectFunction,
+  expectInteger,
+  expectKeys,
+  expectNumber,
+  expectShortString,
+} from '../core/validate.js';
 import { abortable } from './abort.js';
 import type { EventParser } from './event-parser.js';
-import { reasonOf, silentLogger, type Logger } from './logger.js';
+import { reasonOf } from '../core/errors.js';
+import { silentLogger, type Logger } from './logger.js';
 import { defaultRetryDelaysMs, type ProjectorOptions, type TypedEvent } from './projector.js';
 import { toSafeTransportObserver, type SafeTransportObserver } from './transport-observer.js';
-import { expectArray, expectFunction, expectKeys, expectShortString } from './validate.js';
 
 /** One delivery, as the broker or the bus hands it over. */
 export interface Delivery {

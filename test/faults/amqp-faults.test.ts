@@ -29,7 +29,7 @@ const url = urlForVhost(vhost);
 const exchange = 'pokegate.events';
 const parse = createEventParser({ schema: orderEventSchema });
 /** Quick recovery, so a fault heals within the test's budget. */
-const reconnect = { initialDelayMs: 50, maxDelayMs: 500, startupRetries: 2 };
+const reconnect = { minDelayMs: 50, maxDelayMs: 500, startupRetries: 2 };
 
 interface Replica {
   readonly gate: Gate;
@@ -266,7 +266,7 @@ describe('the AMQP transport under broker faults', () => {
     // A slow reconnect keeps the publisher disconnected while the test publishes.
     const publisher = startPublisher({
       maxBuffered: 3,
-      reconnect: { ...reconnect, initialDelayMs: 1_500, maxDelayMs: 1_500 },
+      reconnect: { ...reconnect, minDelayMs: 1_500, maxDelayMs: 1_500 },
     });
     await publisher.start();
     await rabbitmqctl('close_all_connections', '-p', vhost, 'pokegate fault test');

@@ -65,7 +65,7 @@ describe('the projector under a broker stop', () => {
         return results;
       },
       retryDelaysMs: [20, 20, 20, 20, 20],
-      reconnect: { initialDelayMs: 50, maxDelayMs: 500, startupRetries: 2 },
+      reconnect: { minDelayMs: 50, maxDelayMs: 500, startupRetries: 2 },
       observer: transportRecorder(),
     });
     closers.push(() => projector.close());

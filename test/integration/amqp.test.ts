@@ -56,7 +56,7 @@ describe('the AMQP components', () => {
       url: deadUrl,
       parse,
       map: () => [],
-      reconnect: { initialDelayMs: 5, startupRetries: 2 },
+      reconnect: { minDelayMs: 5, startupRetries: 2 },
     });
     const error: unknown = await consumer.start().catch((thrown: unknown) => thrown);
     expect(error).toBeInstanceOf(BrokerUnreachableError);
@@ -69,7 +69,7 @@ describe('the AMQP components', () => {
     const publisher = createAmqpPublisher<OrderEvent>({
       url: deadUrl,
       routingKey: orderRoutingKey,
-      reconnect: { initialDelayMs: 5, startupRetries: Infinity },
+      reconnect: { minDelayMs: 5, startupRetries: Infinity },
     });
     const reason = new Error('deployment cancelled');
     const controller = new AbortController();

@@ -21,10 +21,9 @@ describe('the transport factories', () => {
     expect(consumer({ heartbeatSeconds: 4 })).toThrow(/`heartbeatSeconds`/);
     expect(consumer({ heartbeatSeconds: 21 })).toThrow(/`heartbeatSeconds`/);
     expect(consumer({ connectTimeoutMs: 0 })).toThrow(/`connectTimeoutMs`/);
-    expect(consumer({ reconnect: { initialDelayMs: -1 } })).toThrow(/`reconnect.initialDelayMs`/);
-    expect(consumer({ reconnect: { initialDelayMs: 100, maxDelayMs: 50 } })).toThrow(
-      /`reconnect.maxDelayMs`/,
-    );
+    expect(consumer({ reconnect: { minDelayMs: -1 } })).toThrow(/`reconnect.minDelayMs`/);
+    expect(consumer({ reconnect: { initialDelayMs: -1 } })).toThrow(/`reconnect.minDelayMs`/);
+    expect(consumer({ reconnect: { minDelayMs: 100, maxDelayMs: 50 } })).toThrow(/`reconnect.maxDelayMs`/);
     expect(consumer({ reconnect: { jitter: 2 } })).toThrow(/`reconnect.jitter`/);
     expect(consumer({ reconnect: { startupRetries: -1 } })).toThrow(/`reconnect.startupRetries`/);
     expect(consumer({ connectionName: '' })).toThrow(/`connectionName`/);

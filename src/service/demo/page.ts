@@ -1,6 +1,7 @@
 // The demo page: the orders of one company, kept live by the client's live
 // query, with writes that go through the owning service (the mutations) and a
 // measure of how long each takes to show. It reads `#company=c1&token=<jwt>`.
+import { reasonOf } from 'pokegate';
 import { createLiveClient } from 'pokegate/client';
 import type { LiveQueryStatus, LiveQueryUpdate } from 'pokegate/client';
 import {
@@ -181,7 +182,7 @@ async function write(
     entry.version = receipt.version;
     if (settle(live.data, lastUpdate) && live.data !== undefined) renderOrders(live.data.orders);
   } catch (error) {
-    entry.failure = error instanceof Error ? error.message : String(error);
+    entry.failure = reasonOf(error);
   }
   renderWrites();
 }

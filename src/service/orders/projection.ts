@@ -1,4 +1,4 @@
-import { systemClock } from 'pokegate';
+import { guardHook, systemClock } from 'pokegate';
 import { abortReason } from 'pokegate';
 import type { OrderEvent } from './events.js';
 import type { BatchProjection } from 'pokegate';
@@ -22,18 +22,16 @@ export interface OrderProjectionOptions {
 
 /** The projector's batch projection: every orders event goes through the read view's versioned batch apply. */
 export function createOrderProjection(options: OrderProjectionOptions): BatchProjection<OrderEvent> {
-  const { readView, delayMs = 0, onProjected } = options;
+  const { readView, delayMs = 0 } = options;
+  // A listener's failure is not the projection's.
+  const onProjected = options.onProjected === undefined ? undefined : guardHook(options, 'onProjected');
   return async (events, context) => {
     if (delayMs > 0 && !(await systemClock.sleep(delayMs, context.signal))) throw abortReason(context.signal);
     const results = await readView.applyBatch(events, { signal: context.signal });
     if (onProjected !== undefined) {
       results.forEach((result, i) => {
         if (result !== 'applied' && result !== 'duplicate') return;
-        try {
-          onProjected(events[i] as OrderEvent);
-        } catch {
-          // A listener's failure is not the projection's.
-        }
+        onProjected(events[i] as OrderEvent);
       });
     }
     return results;

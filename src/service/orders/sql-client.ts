@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { toError } from 'pokegate';
+import { guardHook, toError } from 'pokegate';
 import { createPostgresListener, type NotificationListener } from 'pokegate/postgres';
 import type { Logger } from 'pokegate';
 
@@ -143,13 +143,8 @@ export async function createPgliteClient(options: PgliteClientOptions): Promise<
       ),
     async listen(channel, onNotification) {
       // Quoted: PGlite lowercases an unquoted channel name, as PostgreSQL does.
-      const unlisten = await db.listen(`"${channel}"`, (payload) => {
-        try {
-          onNotification(payload);
-        } catch {
-          // The callback's failure must not reach PGlite's notification loop.
-        }
-      });
+      // The callback's failure must not reach PGlite's notification loop.
+      const unlisten = await db.listen(`"${channel}"`, guardHook({ onNotification }, 'onNotification'));
       // In process, nothing can drop the listen: it is live until closed.
       let closed: Promise<void> | undefined;
       const close = (): Promise<void> => (closed ??= unlisten());

@@ -1,0 +1,152 @@
+import { GraphQLError, type DocumentNode, type ExecutionArgs } from 'graphql';
+import type { ServerOptions } from 'graphql-ws';
+import type { WebSocket } from 'ws';
+import type { Logger } from '../transport/logger.js';
+import { createResultSerializer, setDirectDelivery, type DirectDelivery } from './direct-delivery.js';
+import type { WsExtra } from './graphql-ws-server.js';
+import type { ConnectionAdmission, OperationRateLimit } from './operation-rate-limit.js';
+import type { ConnectionPrincipal } from './principal.js';
+import type { createTokenExpiry } from './token-expiry.js';
+import type { EnvelopedServer } from './websocket.js';
+
+// The graphql-ws hooks `attachWebSocket` composes, one per step of a
+// connection's life: authenticate it, prepare each operation, watch its writes.
+
+export interface ConnectionExtra extends Record<PropertyKey, unknown> {
+  principal: ConnectionPrincipal;
+  admission?: ConnectionAdmission;
+}
+
+type Options = ServerOptions<Record<string, unknown> | undefined, WsExtra & Partial<ConnectionExtra>>;
+type Hook<K extends keyof Options> = NonNullable<Options[K]>;
+
+/** The envelop's own `execute` and `subscribe`, carried to graphql-ws in `rootValue`. */
+export interface Enveloped {
+  readonly execute: (args: ExecutionArgs) => unknown;
+  readonly subscribe: (args: ExecutionArgs) => unknown;
+}
+
+/**
+ * `onConnect`: verifies `connection_init`'s token, keeps the principal on the
+ * connection, and sets up its rate limit and its token's expiry.
+ */
+export function authenticateConnection(deps: {
+  readonly authenticate: (authorization: unknown) => Promise<ConnectionPrincipal>;
+  readonly logger: Logger;
+  readonly rateLimit: OperationRateLimit | undefined;
+  readonly expiry: ReturnType<typeof createTokenExpiry>;
+}): Hook<'onConnect'> {
+  const { authenticate, logger, rateLimit, expiry } = deps;
+  return async (ctx) => {
+    let principal: ConnectionPrincipal;
+    try {
+      principal = await authenticate(ctx.connectionParams?.['authorization']);
+    } catch (error) {
+      logger.debug({ err: error }, 'websocket authentication failed');
+      return false; // graphql-ws closes with 4403 Forbidden
+    }
+    ctx.extra.principal = principal;
+    const socket = ctx.extra.socket;
+    if (rateLimit !== undefined)
+      ctx.extra.admission = rateLimit.forConnection(principal, (code, reason) =>
+        // After the refusal's error message, which graphql-ws sends once onSubscribe returns.
+        setImmediate(() => socket.close(code, reason)),
+      );
+    if (principal.expiresAt !== undefined) expiry.watch(socket, principal.expiresAt);
+    return true;
+  };
+}
+
+/**
+ * `onSubscribe`: admits the operation (rate limit, subscriptions per
+ * connection), parses and validates it through yoga's envelop, and gives its
+ * context the direct delivery to this subscription.
+ */
+export function prepareOperation(deps: {
+  readonly yoga: EnvelopedServer;
+  readonly maxSubscriptionsPerConnection: number;
+  readonly directSend: DirectSend;
+}): Hook<'onSubscribe'> {
+  const { yoga, maxSubscriptionsPerConnection, directSend } = deps;
+  return async (ctx, id, params) => {
+    const refused = ctx.extra.admission?.admit();
+    if (refused !== undefined) return [refused];
+    if (Object.keys(ctx.subscriptions).length > maxSubscriptionsPerConnection) {
+      return [
+        new GraphQLError(
+          `Too many subscriptions on this connection (at most ${maxSubscriptionsPerConnection})`,
+        ),
+      ];
+    }
+    // Not graphql-ws's whole `ctx`: this object becomes the operation's context and lives
+    // as long as the subscription; a copy of ctx's fields would cost every one of them.
+    const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
+      socket: ctx.extra.socket,
+      params,
+      principal: ctx.extra.principal,
+    });
+    let document: DocumentNode;
+    try {
+      document = parse(params.query);
+    } catch (error) {
+      return [error instanceof GraphQLError ? error : new GraphQLError('Invalid GraphQL document')];
+    }
+    const errors = validate(schema, document);
+    if (errors.length > 0) return errors;
+    const contextValue = (await contextFactory()) as object;
+    setDirectDelivery(contextValue, directSend(ctx, id));
+    const args: ExecutionArgs = {
+      schema,
+      document,
+      operationName: params.operationName ?? null,
+      variableValues: params.variables ?? null,
+      contextValue,
+      rootValue: { execute, subscribe } satisfies Enveloped,
+    };
+    return args;
+  };
+}
+
+/** `onNext`: a stalled client past `maxBufferedBytes` is closed with 1008 instead of growing the server's memory. */
+export function closeSlowClient(maxBufferedBytes: number, logger: Logger): Hook<'onNext'> {
+  return (ctx) => {
+    const socket = ctx.extra.socket;
+    if (socket.bufferedAmount > maxBufferedBytes) {
+      logger.warn({ bufferedBytes: socket.bufferedAmount }, 'websocket client too slow, closing');
+      socket.close(1008, 'Client too slow');
+    }
+  };
+}
+
+/**
+ * Bytes queued for sending under which a socket counts as keeping up: its
+ * pokes are sent during the fan-out. Over it they take graphql-ws's path,
+ * which waits for each write, behind the receiver's bounded buffer.
+ */
+const directBufferedBytes = 65_536;
+
+type DirectSend = (
+  ctx: { readonly subscriptions: Record<string, unknown>; readonly extra: { readonly socket: WebSocket } },
+  id: string,
+) => DirectDelivery;
+
+/**
+ * graphql-ws's `next` frame for subscription `id`, written at once: the
+ * payload is serialised once per shared result, the frame is one string
+ * concatenation, and nothing is awaited per subscriber. `hold` batches the
+ * frames of one fan-out into one write.
+ */
+export function createDirectSend(hold: (socket: WebSocket) => void): DirectSend {
+  const serialize = createResultSerializer();
+  return (ctx, id) => {
+    const prefix = `{"id":${JSON.stringify(id)},"type":"next","payload":`;
+    return (result) => {
+      const socket = ctx.extra.socket;
+      if (socket.readyState !== socket.OPEN || socket.bufferedAmount > directBufferedBytes) return false;
+      if (!(id in ctx.subscriptions)) return false;
+      hold(socket);
+      socket.send(`${prefix}${serialize(result)}}`);
+      return true;
+    };
+  };
+}

@@ -1,0 +1,66 @@
+import type { Registry as PromRegistry } from 'prom-client';
+import { createGate, createRegistry, type Gate, type Registry } from 'pokegate';
+import type { NotificationListener } from 'pokegate/postgres';
+import { createPrometheusObserver } from 'pokegate/prometheus';
+import type { Config } from './config.js';
+import type { ReadView } from './orders/read-view.js';
+import type { OrderChange } from './orders/types.js';
+import { createOrdersReadAfter, type OrdersReadAfter } from './read-after.js';
+
+/** Registers what must close on shutdown; closed in reverse order. */
+export type OnClose = (close: () => Promise<void> | void) => void;
+
+export interface Delivery {
+  readonly gate: Gate;
+  readonly ordersChanged: Registry<OrderChange>;
+  readonly tokens: OrdersReadAfter['tokens'];
+  readonly readAfter: OrdersReadAfter['readAfter'];
+  /** Where every commit report of this replica's read view goes. */
+  readonly committed: (companyId: string, orderId: string, version: number) => void;
+}
+
+/** The gate, the registry and read-after, woken by every commit the read view reports. */
+export async function createDelivery(
+  config: Config,
+  readView: ReadView,
+  metrics: PromRegistry,
+  onClose: OnClose,
+): Promise<Delivery> {
+  // Every replica's commits reach the gate as notices while the listener is
+  // live: a poke then checks once, after its commit. While it is not, the
+  // local projector's reports (`onProjected`) still end the first wait early.
+  // No notice can come before the registry below exists: nothing is projected
+  // yet, and a notice arrives as a later socket event.
+  const commits: NotificationListener = await readView.listenCommits(({ companyId, orderId, version }) => {
+    committed(companyId, orderId, version);
+  });
+  onClose(() => commits.close());
+  const gate: Gate = createGate({
+    observer: createPrometheusObserver({ register: metrics, registries: ['ordersChanged'] }),
+    awaitProgressMs: 10,
+    progressLive: () => commits.live,
+    fallbackMs: config.gateFallbackMs,
+  });
+  const ordersChanged: Registry<OrderChange> = createRegistry<OrderChange>({ name: 'ordersChanged', gate });
+  onClose(() => {
+    ordersChanged.dispose();
+    gate.dispose();
+  });
+  const { tokens, readAfter } = createOrdersReadAfter({
+    secret: config.authSecret,
+    readView,
+    timeoutMs: config.readAfterTimeoutMs,
+    register: metrics,
+  });
+  onClose(() => readAfter.dispose());
+  /**
+   * Every commit report of this replica's read view goes here (the notices of
+   * every replica's commits, and this replica's own projector's reports): it
+   * wakes the pokes waiting in the gate and the reads waiting for their tokens.
+   */
+  const committed = (companyId: string, orderId: string, version: number): void => {
+    ordersChanged.progress(companyId, orderId, version);
+    readAfter.notify(orderId, version);
+  };
+  return { gate, ordersChanged, tokens, readAfter, committed };
+}
