@@ -151,7 +151,8 @@ describe('the AMQP components', () => {
     for (const component of components) await component.start();
     expect(resources().length).toBeGreaterThanOrEqual(before + 3);
     for (const component of components) await component[Symbol.asyncDispose]();
-    await waitFor('the sockets and heartbeat timers to go', () => resources().length === before);
+    // At most as many as before: a timer an earlier test left may expire meanwhile.
+    await waitFor('the sockets and heartbeat timers to go', () => resources().length <= before);
   });
 
   it('close a projector only after the handler in flight returned, and acknowledge its delivery', async () => {
