@@ -1,7 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openAdmin, uniqueName, amqpUrl, type Admin } from '../utils/amqp.js';
-import { collectPokes, query, token, wsClient, type Poke } from '../utils/graphql-client.js';
-import { createDatabase, killAll, metric, startService, type ServiceProcess } from '../utils/service.js';
+import { query, token, type collectPokes, type Poke } from '../utils/graphql-client.js';
+import {
+  createDatabase,
+  killAll,
+  metric,
+  startService,
+  subscribeOn,
+  type ServiceProcess,
+} from '../utils/service.js';
 import { waitFor } from '../utils/wait-for.js';
 import { startSplitProxy } from '../utils/split-proxy.js';
 import {
@@ -59,17 +66,6 @@ describe('read-after tokens across replicas with read views of their own', () =>
     for (const database of databases) await database.drop();
   }, 60_000);
 
-  async function subscribe(replica: ServiceProcess, companyId: string) {
-    const before = await metric(replica.httpUrl, 'pokegate_receivers');
-    const client = wsClient(replica.wsUrl, await token({ companies: [companyId] }));
-    const subscription = collectPokes(client, companyId);
-    await waitFor(
-      'the subscription to be open',
-      async () => (await metric(replica.httpUrl, 'pokegate_receivers')) > before,
-    );
-    return { client, subscription };
-  }
-
   function pokeFor(subscription: ReturnType<typeof collectPokes>, orderId: string, version: number) {
     return waitFor(
       `a poke for ${orderId} v${version}`,
@@ -97,7 +93,7 @@ describe('read-after tokens across replicas with read views of their own', () =>
   it('answers each refetch on the lagging replica with the poked version or newer, when it carries the token', async () => {
     const [one, two] = replicas as [ServiceProcess, ServiceProcess];
     const jwt = await token({ companies: ['c-after'] });
-    const { client, subscription } = await subscribe(one, 'c-after');
+    const { client, subscription } = await subscribeOn(one, 'c-after');
     const visibleBefore = await metric(two.httpUrl, 'pokegate_read_after_total', { outcome: 'visible' });
     const timeoutBefore = await metric(two.httpUrl, 'pokegate_read_after_total', { outcome: 'timeout' });
     const orderId = await placeOrder(one, jwt, 'c-after');
@@ -149,7 +145,7 @@ describe('read-after tokens across replicas with read views of their own', () =>
   it('takes the token from a GET request’s extensions parameter too', async () => {
     const [one, two] = replicas as [ServiceProcess, ServiceProcess];
     const jwt = await token({ companies: ['c-get'] });
-    const { client, subscription } = await subscribe(one, 'c-get');
+    const { client, subscription } = await subscribeOn(one, 'c-get');
     const orderId = await placeOrder(one, jwt, 'c-get');
     const poke = await pokeFor(subscription, orderId, 1);
     const url = new URL(`${two.httpUrl}/graphql`);
@@ -168,7 +164,7 @@ describe('read-after tokens across replicas with read views of their own', () =>
   it('refuses a forged token and another company’s token with BAD_USER_INPUT and no data', async () => {
     const [one, two] = replicas as [ServiceProcess, ServiceProcess];
     const jwt = await token({ companies: ['c-mine'] });
-    const { client, subscription } = await subscribe(one, 'c-mine');
+    const { client, subscription } = await subscribeOn(one, 'c-mine');
     const orderId = await placeOrder(one, jwt, 'c-mine');
     const poke = await pokeFor(subscription, orderId, 1);
     const invalidBefore = await metric(two.httpUrl, 'pokegate_read_after_total', { outcome: 'invalid' });
@@ -265,7 +261,7 @@ describe('read-after tokens across replicas with read views of their own', () =>
     // Far behind: each event shows 3 s late, and it waits at most 200 ms.
     const far = await startReplica({ PROJECTION_DELAY_MS: '3000', READ_AFTER_TIMEOUT_MS: '200' });
     const jwt = await token({ companies: ['c-far'] });
-    const { client, subscription } = await subscribe(one, 'c-far');
+    const { client, subscription } = await subscribeOn(one, 'c-far');
     const orderId = await placeOrder(one, jwt, 'c-far');
     const poke = await pokeFor(subscription, orderId, 1);
     const read = await query<{ order: { version: number } | null }>(

@@ -68,7 +68,7 @@ export function orderStatements(schema: string) {
       ), inserted AS (
         INSERT INTO ${table} (id, company_id, status, total, version, removed, placed_at, updated_at)
         SELECT id, company_id, status, total, version, removed, placed_at, updated_at
-        FROM batch WHERE expected = 0
+        FROM batch WHERE expected = 0 ORDER BY id
         ON CONFLICT (id) DO NOTHING RETURNING id
       )
       SELECT (SELECT count(*) FROM updated)::integer AS updated,

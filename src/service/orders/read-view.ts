@@ -278,7 +278,11 @@ class ReadViewImpl implements ReadView {
     signal: AbortSignal | undefined,
   ): Promise<ApplyResult[]> {
     const locked = await query<StoredOrder>(this.#sql.lock, [orderIds(events)]);
-    const { results, writes, commits } = planBatch(events, new Map(locked.map((row) => [row.id, row])));
+    const planned = planBatch(events, new Map(locked.map((row) => [row.id, row])));
+    const { results, commits } = planned;
+    // In id order, like the locks: two replicas placing the same new orders
+    // wait for each other's inserts in one order, and never in a cycle.
+    const writes = [...planned.writes].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     if (writes.length === 0) return results;
     // Aborted (the projector gave up on this try): roll back rather than
     // write after the caller has moved on.
