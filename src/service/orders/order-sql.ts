@@ -80,7 +80,7 @@ export function orderStatements(schema: string) {
     order: `SELECT ${columns} FROM ${table} WHERE id = $1 AND NOT removed`,
     orders: `SELECT ${columns} FROM ${table} WHERE company_id = $1 AND NOT removed ORDER BY placed_at, id`,
     allOrders: `SELECT ${columns} FROM ${table} WHERE NOT removed ORDER BY company_id, placed_at, id`,
-    state: `SELECT version, removed FROM ${table} WHERE id = $1`,
+    states: `SELECT id, version, removed FROM ${table} WHERE id = ANY($1::text[])`,
   };
 }
 

@@ -9,6 +9,7 @@ import type { NotificationListener } from 'pokegate/postgres';
 import { orderIds, planBatch, type ApplyResult, type StoredOrder } from './batch-plan.js';
 import { decodeCommitNotice, encodeCommitNotices, type OrderCommit } from './commit-notice.js';
 import { ReadViewClosedError, ReadViewStartError } from './errors.js';
+import { createStateLoader } from './state-loader.js';
 import {
   createSchema,
   expectIdentifier,
@@ -223,6 +224,8 @@ class ReadViewImpl implements ReadView {
   readonly backend: 'postgres' | 'pglite';
   readonly #client: SqlClient;
   readonly #sql: OrderStatements;
+  /** `orderState`'s reads of one synchronous run, in one query. */
+  readonly #loadState: (id: string) => Promise<OrderState | null>;
   readonly #logger: Logger;
   /** Calls started and not settled; `close` waits for them before it ends the client. */
   #inflight = 0;
@@ -234,6 +237,7 @@ class ReadViewImpl implements ReadView {
     this.backend = client.backend;
     this.#client = client;
     this.#sql = orderStatements(schema);
+    this.#loadState = createStateLoader(client, this.#sql.states);
     this.#logger = logger;
   }
 
@@ -330,10 +334,7 @@ class ReadViewImpl implements ReadView {
   }
 
   orderState(id: string, options: ReadOptions = {}): Promise<OrderState | null> {
-    return this.#run(options.signal, async () => {
-      const [row] = await this.#client.query<OrderState>(this.#sql.state, [id]);
-      return row === undefined ? null : { version: row.version, removed: row.removed };
-    });
+    return this.#run(options.signal, () => this.#loadState(id));
   }
 
   ping(options: ReadOptions = {}): Promise<void> {
