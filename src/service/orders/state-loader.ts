@@ -15,12 +15,12 @@ export function createStateLoader(
   const flush = (): void => {
     const batch = waiting;
     waiting = new Map();
-    const rows = client.query<OrderState & { readonly id: string }>(statesStatement, [[...batch.keys()]]);
+    // One lookup table per batch, not a scan of the rows per waiting read.
+    const states = client
+      .query<OrderState & { readonly id: string }>(statesStatement, [[...batch.keys()]])
+      .then((rows) => new Map(rows.map(({ id, version, removed }) => [id, { version, removed }])));
     for (const [id, resolvers] of batch) {
-      const state = rows.then((found) => {
-        const row = found.find((candidate) => candidate.id === id);
-        return row === undefined ? null : { version: row.version, removed: row.removed };
-      });
+      const state = states.then((found) => found.get(id) ?? null);
       for (const resolve of resolvers) resolve(state);
     }
   };
