@@ -571,10 +571,14 @@ describe('read view replicas on one PostgreSQL', () => {
     expect(await applying).toEqual(['applied', 'applied', 'duplicate', 'applied', 'early']);
     await waitFor('the batch notice', () => payloads.length === 2);
     const notices = payloads.flatMap((payload) => decodeCommitNotice(payload) ?? []);
-    expect(notices).toEqual([
-      { companyId: other.companyId, orderId: other.orderId, version: 1 },
+    // One payload per write, its orders in id order.
+    const batchNotices = [
       { companyId: ids.companyId, orderId: ids.orderId, version: 2 },
       { companyId: other.companyId, orderId: other.orderId, version: 2 },
+    ].sort((x, y) => (x.orderId < y.orderId ? -1 : 1));
+    expect(notices).toEqual([
+      { companyId: other.companyId, orderId: other.orderId, version: 1 },
+      ...batchNotices,
     ]);
     // A batch that changes nothing announces nothing.
     await a.applyBatch([placed(ids)]);
@@ -582,14 +586,15 @@ describe('read view replicas on one PostgreSQL', () => {
     expect(payloads).toHaveLength(2);
   });
 
-  it('rolls back an apply whose signal aborts while it waits for the row', async () => {
+  it('answers an apply whose signal aborts while its write waits for the row at once; the write stands, and a retry finds it', async () => {
     const ids = fresh();
     await a.apply(placed(ids));
     const c = opened(await createReadView({ databaseUrl, schema, maxConnections: 1 }));
     await blocker.query('BEGIN');
     await blocker.query(`SELECT 1 FROM "${schema}".orders WHERE id = $1 FOR UPDATE`, [ids.orderId]);
     const controller = new AbortController();
-    const applying = c.apply(statusChanged(ids, 2, 'PAID'), { signal: controller.signal });
+    const paid = statusChanged(ids, 2, 'PAID');
+    const applying = c.apply(paid, { signal: controller.signal });
     await waitFor(
       'the apply to wait for the row lock',
       async () => (await lockWaiters(watcher, schema)) === 1,
@@ -597,7 +602,22 @@ describe('read view replicas on one PostgreSQL', () => {
     controller.abort(new Error('handler timed out'));
     await expect(applying).rejects.toThrow('handler timed out');
     await blocker.query('COMMIT');
-    // close() waits for the transaction the caller gave up on.
+    // close() waits for the write the caller gave up on.
+    await c.close();
+    expect(await a.orderState(ids.orderId)).toEqual({ version: 2, removed: false });
+    expect(await a.apply(paid)).toBe('duplicate');
+  });
+
+  it('writes nothing for an apply whose signal aborts before its write', async () => {
+    const ids = fresh();
+    await a.apply(placed(ids));
+    const c = opened(await createReadView({ databaseUrl, schema, maxConnections: 1 }));
+    const controller = new AbortController();
+    // Aborted while the batch's rows are read: the write is never sent.
+    const applying = c.apply(statusChanged(ids, 2, 'PAID'), { signal: controller.signal });
+    controller.abort(new Error('handler timed out'));
+    await expect(applying).rejects.toThrow('handler timed out');
+    // close() waits for the call the caller gave up on.
     await c.close();
     expect(await a.orderState(ids.orderId)).toEqual({ version: 1, removed: false });
   });

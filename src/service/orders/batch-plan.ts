@@ -1,6 +1,5 @@
 import type { OrderEvent } from './events.js';
 import type { ProjectionOutcome } from 'pokegate';
-import type { OrderCommit } from './commit-notice.js';
 import { InvalidOrderEventError } from './errors.js';
 import type { OrderStatus } from './types.js';
 
@@ -41,8 +40,6 @@ export interface BatchPlan {
   readonly results: ApplyResult[];
   /** One per order the batch changes. */
   readonly writes: OrderWrite[];
-  /** One per order the batch changes: its newest version. */
-  readonly commits: OrderCommit[];
 }
 
 /**
@@ -83,7 +80,6 @@ export function planBatch(
     else indexes.push(i);
   });
   const writes: OrderWrite[] = [];
-  const commits: OrderCommit[] = [];
   for (const [orderId, indexes] of byOrder) {
     const at = (i: number) => events[i] as OrderEvent;
     // Versions in order; a duplicate version keeps its delivery order.
@@ -146,10 +142,7 @@ export function planBatch(
       results[i] = 'applied';
       changed = true;
     }
-    if (changed && row !== undefined) {
-      writes.push(row);
-      commits.push({ companyId: row.companyId, orderId, version: row.version });
-    }
+    if (changed && row !== undefined) writes.push(row);
   }
-  return { results, writes, commits };
+  return { results, writes };
 }

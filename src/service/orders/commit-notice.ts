@@ -24,29 +24,42 @@ export function commitChannel(schema: string): string {
   return `pokegate_orders_${schema}`;
 }
 
+/** Commits as the write statement takes them: one JSON triple each, and the payload it joins. */
+export interface CommitNotices {
+  /** `[companyId, orderId, version]` of each commit, in JSON. */
+  readonly notices: string[];
+  /** The payload each notice joins: notices with one number fit one payload together. */
+  readonly chunks: number[];
+}
+
 /**
- * Encodes commits into as few payloads as fit under `maxNoticeBytes`, each a
- * JSON array of `[companyId, orderId, version]` triples. One order that does
- * not fit alone (ids are at most 200 characters each) is impossible by the
- * event schema; it would still get a payload of its own.
+ * Splits commits into as few payloads as fit under `maxNoticeBytes`, each a
+ * JSON array of `[companyId, orderId, version]` triples, joined by the
+ * statement that wrote them (so that only the writes that landed are
+ * announced). One order that does not fit alone (ids are at most 200
+ * characters each) is impossible by the event schema; it would still get a
+ * payload of its own.
  */
-export function encodeCommitNotices(commits: readonly OrderCommit[]): string[] {
-  const payloads: string[] = [];
-  let parts: string[] = [];
+export function commitNotices(commits: readonly OrderCommit[]): CommitNotices {
+  const notices: string[] = [];
+  const chunks: number[] = [];
+  let chunk = 0;
+  let count = 0;
   let bytes = 2;
   for (const { companyId, orderId, version } of commits) {
-    const part = JSON.stringify([companyId, orderId, version]);
-    const size = Buffer.byteLength(part) + 1;
-    if (parts.length > 0 && bytes + size > maxNoticeBytes) {
-      payloads.push(`[${parts.join(',')}]`);
-      parts = [];
+    const notice = JSON.stringify([companyId, orderId, version]);
+    const size = Buffer.byteLength(notice) + 1;
+    if (count > 0 && bytes + size > maxNoticeBytes) {
+      chunk++;
+      count = 0;
       bytes = 2;
     }
-    parts.push(part);
+    notices.push(notice);
+    chunks.push(chunk);
+    count++;
     bytes += size;
   }
-  if (parts.length > 0) payloads.push(`[${parts.join(',')}]`);
-  return payloads;
+  return { notices, chunks };
 }
 
 /** The commits of one payload, or undefined for a payload this module did not write. */

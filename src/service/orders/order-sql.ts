@@ -52,14 +52,18 @@ export function orderStatements(schema: string) {
     // order, so they wait for each other instead of deadlocking.
     lock: `SELECT id, company_id, status, total, version, removed FROM ${table}
       WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE`,
-    // One statement for a whole batch: updates of the locked rows (the
-    // version condition is redundant under the lock; it keeps the statement
-    // right on its own) and placements. A placement that meets a row
-    // another replica inserted after the lock inserts nothing: the counts tell.
+    // The same rows unlocked: what an optimistic batch plans on.
+    rows: `SELECT id, company_id, status, total, version, removed FROM ${table} WHERE id = ANY($1::text[])`,
+    // One statement for a whole batch: updates of rows still at the version
+    // the batch planned on, and placements of orders still absent. It is
+    // right on its own, locked or not: a row another replica changed or
+    // placed meanwhile is not written, and the ids it returns tell which
+    // writes landed. The commit notices of those, in the same round trip:
+    // delivered by the server only after the commit, never after a rollback.
     write: `WITH batch AS (
         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::double precision[], $5::integer[],
-          $6::boolean[], $7::timestamptz[], $8::timestamptz[], $9::integer[])
-          AS b(id, company_id, status, total, version, removed, placed_at, updated_at, expected)
+          $6::boolean[], $7::timestamptz[], $8::timestamptz[], $9::integer[], $11::text[], $12::integer[])
+          AS b(id, company_id, status, total, version, removed, placed_at, updated_at, expected, notice, chunk)
       ), updated AS (
         UPDATE ${table} AS o SET status = b.status, total = b.total, version = b.version,
           removed = b.removed, updated_at = b.updated_at
@@ -70,12 +74,14 @@ export function orderStatements(schema: string) {
         SELECT id, company_id, status, total, version, removed, placed_at, updated_at
         FROM batch WHERE expected = 0 ORDER BY id
         ON CONFLICT (id) DO NOTHING RETURNING id
+      ), landed AS (
+        SELECT id FROM updated UNION ALL SELECT id FROM inserted
       )
-      SELECT (SELECT count(*) FROM updated)::integer AS updated,
-        (SELECT count(*) FROM inserted)::integer AS inserted,
-        -- The commit notices, in the same round trip: delivered by the server
-        -- only after COMMIT, never after a rollback (a race found by the counts).
-        (SELECT count(pg_notify($10, payload)) FROM unnest($11::text[]) AS payload)::integer AS notified`,
+      SELECT ARRAY(SELECT id FROM landed) AS landed,
+        (SELECT count(pg_notify($10, payload)) FROM (
+          SELECT '[' || string_agg(b.notice, ',' ORDER BY b.id) || ']' AS payload
+          FROM batch b JOIN landed l ON l.id = b.id GROUP BY b.chunk
+        ) AS notices)::integer AS notified`,
     channel: commitChannel(schema),
     order: `SELECT ${columns} FROM ${table} WHERE id = $1 AND NOT removed`,
     orders: `SELECT ${columns} FROM ${table} WHERE company_id = $1 AND NOT removed ORDER BY placed_at, id`,

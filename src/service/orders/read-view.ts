@@ -6,8 +6,8 @@ import { silentLogger, type Logger } from 'pokegate';
 import type { OrderEvent } from './events.js';
 import type { ProjectionOutcome } from 'pokegate';
 import type { NotificationListener } from 'pokegate/postgres';
-import { orderIds, planBatch, type ApplyResult, type StoredOrder } from './batch-plan.js';
-import { decodeCommitNotice, encodeCommitNotices, type OrderCommit } from './commit-notice.js';
+import { orderIds, planBatch, type ApplyResult, type OrderWrite, type StoredOrder } from './batch-plan.js';
+import { commitNotices, decodeCommitNotice, type OrderCommit } from './commit-notice.js';
 import { ReadViewClosedError, ReadViewStartError } from './errors.js';
 import { createStateLoader } from './state-loader.js';
 import {
@@ -95,19 +95,23 @@ export type ApplyOutcome = ProjectionOutcome;
 export interface ReadView {
   readonly backend: 'postgres' | 'pglite';
   /**
-   * Applies a batch of orders events in one transaction: each event only
-   * when its version is its order's next one (version 1 places the order),
-   * the versions of one order in order whatever order they come in. The
-   * batch's rows are locked while they are compared and written, so replicas
-   * applying the same events at once apply each exactly once. Resolves with
-   * one result per event, in order: an `InvalidOrderEventError` for an event
-   * that contradicts its order's history (nothing written for it; the rest of
-   * the batch commits). In the same transaction it notifies
-   * `commitChannel(schema)` with `encodeCommitNotices` of each order's newest
-   * committed version; the server delivers that only after the commit. When
-   * `signal` aborts before the write, the transaction rolls back; after it,
-   * the transaction commits and a retry finds `duplicate`s. A database error
-   * rejects the whole batch, with nothing written.
+   * Applies a batch of orders events: each event only when its version is
+   * its order's next one (version 1 places the order), the versions of one
+   * order in order whatever order they come in, each exactly once even with
+   * replicas applying the same events at once. Resolves with one result per
+   * event, in order: an `InvalidOrderEventError` for an event that
+   * contradicts its order's history (nothing written for it).
+   *
+   * The batch is planned on the rows as read (placements of unseen orders on
+   * no read at all) and written in one statement that only writes rows still
+   * as planned: one or two round trips, no transaction of its own. The
+   * orders another replica changed meanwhile are then applied again in a
+   * transaction that locks their rows. Each write notifies
+   * `commitChannel(schema)` of each order's newest version; the server
+   * delivers that only after the commit. When `signal` aborts before a
+   * write, that write is not made; after it, the write stands and a retry
+   * finds `duplicate`s. A database error rejects the batch: what committed
+   * before it stays, and a retry finds it `duplicate`.
    */
   applyBatch(events: readonly OrderEvent[], options?: ReadOptions): Promise<ApplyResult[]>;
   /** `applyBatch` of one event; its `InvalidOrderEventError` is thrown. */
@@ -220,6 +224,12 @@ function throwIfAborted(signal: AbortSignal | undefined): void {
 /** Another replica placed an order of the batch after the batch's lock: redo it with that row locked. */
 class PlacementRace extends Error {}
 
+/** PostgreSQL's deadlock and serialization failures: the statement rolled back, and may be run again. */
+function isLockConflict(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === '40P01' || code === '40001';
+}
+
 class ReadViewImpl implements ReadView {
   readonly backend: 'postgres' | 'pglite';
   readonly #client: SqlClient;
@@ -251,14 +261,25 @@ class ReadViewImpl implements ReadView {
     const { signal } = options;
     return this.#run(signal, async () => {
       if (events.length === 0) return [];
-      // The race is rare and, once its rows exist, cannot recur for them.
-      for (let attempt = 1; ; attempt++) {
-        try {
-          return await this.#client.transaction((query) => this.#applyBatchIn(query, events, signal));
-        } catch (error) {
-          if (!(error instanceof PlacementRace) || attempt === 2) throw error;
-        }
+      let results: ApplyResult[];
+      let retry: number[];
+      try {
+        ({ results, retry } = await this.#applyOptimistically(events, signal));
+      } catch (error) {
+        // Two replicas' unlocked writes of overlapping rows can meet in a cycle; the statement rolled back whole.
+        if (!isLockConflict(error)) throw error;
+        results = [];
+        retry = events.map((_, i) => i);
       }
+      if (retry.length === 0) return results;
+      const retried = await this.#applyLocked(
+        retry.map((i) => events[i] as OrderEvent),
+        signal,
+      );
+      retry.forEach((index, i) => {
+        results[index] = retried[i] as ApplyResult;
+      });
+      return results;
     });
   }
 
@@ -276,23 +297,77 @@ class ReadViewImpl implements ReadView {
     });
   }
 
+  /**
+   * The batch planned on unlocked rows and written if they are still as
+   * read. Returns the indexes of the events of the orders whose write did
+   * not land: they need the locked path.
+   */
+  async #applyOptimistically(
+    events: readonly OrderEvent[],
+    signal: AbortSignal | undefined,
+  ): Promise<{ results: ApplyResult[]; retry: number[] }> {
+    // An order the batch only places needs no read: the write places it only if it is still absent.
+    const ids = orderIds(events);
+    const unseen = new Set(ids);
+    for (const event of events) if (event.type !== 'OrderPlaced') unseen.delete(event.orderId);
+    const read = ids.filter((id) => !unseen.has(id));
+    const stored = read.length === 0 ? [] : await this.#client.query<StoredOrder>(this.#sql.rows, [read]);
+    const planned = planBatch(events, new Map(stored.map((row) => [row.id, row])));
+    if (planned.writes.length === 0) return { results: planned.results, retry: [] };
+    throwIfAborted(signal);
+    const landed = await this.#write(this.#client.query, planned.writes);
+    const missed = new Set(planned.writes.filter((write) => !landed.has(write.id)).map((write) => write.id));
+    const retry: number[] = [];
+    if (missed.size > 0) {
+      for (const [i, event] of events.entries()) if (missed.has(event.orderId)) retry.push(i);
+    }
+    return { results: planned.results, retry };
+  }
+
+  /** The batch in one transaction, its rows locked while they are compared and written. */
+  async #applyLocked(events: readonly OrderEvent[], signal: AbortSignal | undefined): Promise<ApplyResult[]> {
+    // The race is rare and, once its rows exist, cannot recur for them.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.#client.transaction((query) => this.#applyBatchIn(query, events, signal));
+      } catch (error) {
+        if (!(error instanceof PlacementRace) || attempt === 2) throw error;
+      }
+    }
+  }
+
   async #applyBatchIn(
     query: SqlClient['query'],
     events: readonly OrderEvent[],
     signal: AbortSignal | undefined,
   ): Promise<ApplyResult[]> {
     const locked = await query<StoredOrder>(this.#sql.lock, [orderIds(events)]);
-    const planned = planBatch(events, new Map(locked.map((row) => [row.id, row])));
-    const { results, commits } = planned;
-    // In id order, like the locks: two replicas placing the same new orders
-    // wait for each other's inserts in one order, and never in a cycle.
-    const writes = [...planned.writes].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    const { results, writes } = planBatch(events, new Map(locked.map((row) => [row.id, row])));
     if (writes.length === 0) return results;
     // Aborted (the projector gave up on this try): roll back rather than
     // write after the caller has moved on.
     throwIfAborted(signal);
-    const placements = writes.filter((write) => write.expected === 0).length;
-    const [counts] = await query<{ updated: number; inserted: number }>(this.#sql.write, [
+    const landed = await this.#write(query, writes);
+    const placements = writes.filter((write) => write.expected === 0);
+    const placed = placements.filter((write) => landed.has(write.id)).length;
+    if (placed !== placements.length) {
+      throw new PlacementRace(`${placements.length - placed} order(s) placed meanwhile`);
+    }
+    if (landed.size !== writes.length) {
+      throw new Error(`${writes.length - landed.size} order(s) changed under their row locks`);
+    }
+    return results;
+  }
+
+  /** Writes the rows still as planned, announcing them; returns the ids of those written. */
+  async #write(query: SqlClient['query'], planned: readonly OrderWrite[]): Promise<Set<string>> {
+    // In id order, like the locks: two replicas placing the same new orders
+    // wait for each other's inserts in one order, and never in a cycle.
+    const writes = [...planned].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    const { notices, chunks } = commitNotices(
+      writes.map((w) => ({ companyId: w.companyId, orderId: w.id, version: w.version })),
+    );
+    const [row] = await query<{ landed: string[] }>(this.#sql.write, [
       writes.map((w) => w.id),
       writes.map((w) => w.companyId),
       writes.map((w) => w.status),
@@ -303,17 +378,10 @@ class ReadViewImpl implements ReadView {
       writes.map((w) => w.updatedAt),
       writes.map((w) => w.expected),
       this.#sql.channel,
-      encodeCommitNotices(commits),
+      notices,
+      chunks,
     ]);
-    if (counts?.inserted !== placements) {
-      throw new PlacementRace(`${placements - (counts?.inserted ?? 0)} order(s) placed meanwhile`);
-    }
-    if (counts.updated !== writes.length - placements) {
-      throw new Error(
-        `${writes.length - placements - counts.updated} order(s) changed under their row locks`,
-      );
-    }
-    return results;
+    return new Set(row?.landed ?? []);
   }
 
   order(id: string, options: ReadOptions = {}): Promise<Order | null> {
