@@ -175,8 +175,11 @@ describe('the listening connection terminated', () => {
       );
       // Keep it down: every reconnection is terminated as soon as it shows up.
       const release = new AbortController();
+      /** Read before each termination: a connection that started earlier was terminated. */
+      let stoppedAt: Date | undefined;
       const holdingDown = (async () => {
         while (!release.signal.aborted) {
+          stoppedAt = (await admin.query<{ at: Date }>('SELECT now() AS at')).rows[0]?.at;
           await terminate();
           await new Promise((resolve) => setTimeout(resolve, 10));
         }
@@ -188,8 +191,6 @@ describe('the listening connection terminated', () => {
       expect((await checks(replica)).fallback).toBeGreaterThan(whileDown.fallback);
 
       // Live again: a connection opened after the last termination listens, and the service says so.
-      const { rows } = await admin.query<{ at: Date }>('SELECT now() AS at');
-      const stoppedAt = rows[0]?.at;
       await waitFor(
         'the listener to be live again',
         async () => {
