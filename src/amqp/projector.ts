@@ -18,6 +18,7 @@ import type {
 } from '../transport/projector.js';
 import type { StartOptions } from '../transport/transient-consumer.js';
 import { expectShortString } from '../core/validate.js';
+import { AckPrefix } from './ack-prefix.js';
 import { ManagedConnection, type AmqpConnectionOptions } from './connection.js';
 
 export interface AmqpProjectorOptions<E extends TypedEvent>
@@ -69,8 +70,16 @@ interface ConsumerState {
   tag: string;
   /** False once the channel closed: its deliveries can no longer be acknowledged. */
   open: boolean;
-  /** This channel's deliveries, batched in delivery-tag order. */
-  readonly window: BatchWindow<ConsumeMessage>;
+  /** This channel's deliveries, batched (in delivery order, or fairly across tenants). */
+  readonly window: BatchWindow<Incoming>;
+  /** Acknowledges what the batches settled, by its contiguous prefix. */
+  readonly acks: AckPrefix;
+}
+
+/** A delivery as it arrived, and as the runner takes it. */
+interface Incoming {
+  readonly message: ConsumeMessage;
+  readonly delivery: Delivery;
 }
 
 class AmqpProjector<E extends TypedEvent> implements Projector {
@@ -82,7 +91,7 @@ class AmqpProjector<E extends TypedEvent> implements Projector {
   readonly #deadLettered: LogThrottle;
   #consumer: ConsumerState | undefined;
   /** The windows of every channel with deliveries left to settle; close waits for them. */
-  readonly #windows = new Set<BatchWindow<ConsumeMessage>>();
+  readonly #windows = new Set<BatchWindow<Incoming>>();
   #closing: Promise<void> | undefined;
 
   constructor(options: AmqpProjectorOptions<E>) {
@@ -128,6 +137,7 @@ class AmqpProjector<E extends TypedEvent> implements Projector {
       tag: '',
       open: true,
       window: createBatchWindow(this.#runner.maxBatchSize, (batch) => this.#project(state, batch)),
+      acks: new AckPrefix(channel),
     };
     this.#windows.add(state.window);
     this.#connection.watch(model, channel, () => {
@@ -177,41 +187,37 @@ class AmqpProjector<E extends TypedEvent> implements Projector {
       this.#connection.recycle(model, 'the broker cancelled the consumer (its queue was deleted)');
       return;
     }
-    state.window.add(message);
+    const delivery = toDelivery(message);
+    state.acks.received(message);
+    state.window.add({ message, delivery }, this.#runner.tenantOf(delivery));
   }
 
   /** Projects one batch and settles its deliveries. Never rejects. */
-  async #project(state: ConsumerState, messages: readonly ConsumeMessage[]): Promise<void> {
-    const deliveries = messages.map(toDelivery);
+  async #project(state: ConsumerState, batch: readonly Incoming[]): Promise<void> {
+    const deliveries = batch.map((incoming) => incoming.delivery);
     const verdicts = await this.#runner.run(deliveries);
     // The channel is gone: the broker hands these deliveries out again.
     if (!isOpen(state)) return;
     // Every copy is sent before any confirm is awaited: one round trip per batch.
     const copies = await Promise.allSettled(
-      verdicts.map((verdict, i) =>
-        this.#carryOut(state.channel, messages[i] as ConsumeMessage, deliveries[i] as Delivery, verdict),
-      ),
+      verdicts.map((verdict, i) => {
+        const { message, delivery } = batch[i] as Incoming;
+        return this.#carryOut(state.channel, message, delivery, verdict);
+      }),
     );
     if (!isOpen(state)) return;
-    const allCopied = copies.every((copy) => copy.status === 'fulfilled');
-    const last = messages.at(-1);
-    if (last !== undefined && allCopied) {
-      // The batches run in delivery order, each settled before the next: this
-      // batch is the contiguous range of tags up to its last.
-      state.channel.ack(last, true);
-    }
     copies.forEach((copy, i) => {
-      const message = messages[i] as ConsumeMessage;
+      const { message, delivery } = batch[i] as Incoming;
       const verdict = verdicts[i] as Verdict;
       if (copy.status === 'rejected') {
         this.#runner.logger.warn(
-          { routingKey: (deliveries[i] as Delivery).routingKey, reason: reasonOf(copy.reason) },
+          { routingKey: delivery.routingKey, reason: reasonOf(copy.reason) },
           'could not settle a delivery; the broker will redeliver it',
         );
-        state.channel.nack(message, false, true);
+        state.acks.requeue(message);
         return;
       }
-      if (!allCopied) state.channel.ack(message);
+      state.acks.ack(message);
       this.#runner.observer.projected({
         outcome:
           verdict.action === 'ack'
@@ -221,6 +227,7 @@ class AmqpProjector<E extends TypedEvent> implements Projector {
               : 'dead_lettered',
       });
     });
+    state.acks.flush();
   }
 
   async #carryOut(

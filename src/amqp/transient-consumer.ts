@@ -20,7 +20,7 @@ export interface AmqpTransientConsumerOptions<E> extends TransientConsumerOption
    * acknowledged once per event-loop turn, after their submissions, with one
    * `multiple` ack; while the gate is loaded (see `highWaterMark`) this is
    * what bounds the messages in the process. Minimum: 1.
-   * @default 256
+   * @default 1000
    */
   readonly prefetch?: number;
   /**
@@ -35,7 +35,7 @@ export interface AmqpTransientConsumerOptions<E> extends TransientConsumerOption
    * acknowledgements wait until it drains below it. At most this plus
    * `prefetch` submissions then wait in the process; keep it under the gate's
    * `maxQueued`. Minimum: 1.
-   * @default 1000
+   * @default 8000
    */
   readonly highWaterMark?: number;
 }
@@ -62,7 +62,7 @@ class AmqpTransientConsumer<E> implements TransientConsumer {
   #closing: Promise<void> | undefined;
 
   constructor(options: AmqpTransientConsumerOptions<E>) {
-    const { exchange = 'pokegate.events', prefetch = 256, gate, highWaterMark = 1_000 } = options;
+    const { exchange = 'pokegate.events', prefetch = 1_000, gate, highWaterMark = 8_000 } = options;
     this.#exchange = expectShortString('exchange', exchange);
     this.#prefetch = expectInteger('prefetch', prefetch, 1);
     if (gate !== undefined)

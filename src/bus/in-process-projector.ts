@@ -134,7 +134,7 @@ export class BusProjector<E extends TypedEvent> implements Projector {
 
   take(delivery: Delivery): void {
     this.#inFlight.add(delivery);
-    this.#window.add(delivery);
+    this.#window.add(delivery, this.#runner.tenantOf(delivery));
   }
 
   close(options: ProjectorCloseOptions = {}): Promise<void> {

@@ -63,6 +63,8 @@ export async function startOrderEvents(options: OrderEventsOptions): Promise<Ord
     bindingKeys: [orderBindingKey],
     parse,
     project: createOrderProjection({ readView, delayMs: config.projectionDelayMs, onProjected: committed }),
+    // One company's flood must not hold the others' events behind it.
+    tenantOf: (event: OrderEvent) => event.companyId,
     observer,
     logger,
   };

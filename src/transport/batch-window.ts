@@ -2,13 +2,22 @@
  * Hands items to `project` in batches, one batch at a time. When idle, a
  * batch starts with whatever was added in the same tick (no timer waits for
  * more); while it runs, the next one accumulates, up to `maxBatchSize`.
+ * When more wait than a batch takes, the batch takes the waiting items of
+ * every tenant in turns; each tenant's items keep their order, and a batch
+ * lists its items in the order they were added.
  */
 export interface BatchWindow<T> {
-  add(item: T): void;
+  /** Adds an item under `tenant`. @default tenant '' */
+  add(item: T, tenant?: string): void;
   /** Resolves once nothing waits and no batch runs. */
   idle(): Promise<void>;
   /** Drops what waits for a batch (not the batch in flight) and returns it. */
   clear(): T[];
+}
+
+interface Waiting<T> {
+  readonly item: T;
+  readonly tenant: string;
 }
 
 /** `project` must never reject: each batch settles its own items. */
@@ -16,27 +25,60 @@ export function createBatchWindow<T>(
   maxBatchSize: number,
   project: (batch: T[]) => Promise<void>,
 ): BatchWindow<T> {
-  const waiting: T[] = [];
+  let waiting: Waiting<T>[] = [];
+  /** Whether `waiting` holds more than one tenant: only then is there a turn to take. */
+  let tenants = new Set<string>();
   /** The loop taking batches; undefined when idle. */
   let running: Promise<void> | undefined;
+
+  function take(): T[] {
+    if (waiting.length <= maxBatchSize || tenants.size <= 1) {
+      const batch = waiting.splice(0, maxBatchSize);
+      if (waiting.length === 0) tenants = new Set();
+      return batch.map((entry) => entry.item);
+    }
+    const lanes = new Map<string, Waiting<T>[]>();
+    for (const entry of waiting) {
+      const lane = lanes.get(entry.tenant);
+      if (lane === undefined) lanes.set(entry.tenant, [entry]);
+      else lane.push(entry);
+    }
+    const taken = new Set<Waiting<T>>();
+    for (let turn = 0; taken.size < maxBatchSize; turn++) {
+      const before = taken.size;
+      for (const lane of lanes.values()) {
+        const entry = lane[turn];
+        if (entry !== undefined && taken.size < maxBatchSize) taken.add(entry);
+      }
+      if (taken.size === before) break;
+    }
+    const batch = waiting.filter((entry) => taken.has(entry)).map((entry) => entry.item);
+    waiting = waiting.filter((entry) => !taken.has(entry));
+    tenants = new Set(waiting.map((entry) => entry.tenant));
+    return batch;
+  }
 
   async function loop(): Promise<void> {
     // One microtask: a broker's socket read or a bus's pump hands over
     // several items synchronously; they start together.
     await Promise.resolve();
     try {
-      while (waiting.length > 0) await project(waiting.splice(0, maxBatchSize));
+      while (waiting.length > 0) await project(take());
     } finally {
       running = undefined;
     }
   }
 
   return {
-    add(item) {
-      waiting.push(item);
+    add(item, tenant = '') {
+      waiting.push({ item, tenant });
+      tenants.add(tenant);
       running ??= loop();
     },
     idle: () => running ?? Promise.resolve(),
-    clear: () => waiting.splice(0),
+    clear: () => {
+      tenants = new Set();
+      return waiting.splice(0).map((entry) => entry.item);
+    },
   };
 }

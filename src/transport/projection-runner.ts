@@ -7,7 +7,7 @@ import {
   expectShortString,
 } from '../core/validate.js';
 import { abortable } from './abort.js';
-import type { EventParser } from './event-parser.js';
+import type { EventParser, ParseResult } from './event-parser.js';
 import { reasonOf } from '../core/errors.js';
 import { silentLogger, type Logger } from './logger.js';
 import { defaultRetryDelaysMs, type ProjectorOptions, type TypedEvent } from './projector.js';
@@ -44,6 +44,13 @@ export interface ProjectionRunner {
   readonly retryDelays: readonly number[];
   readonly logger: Logger;
   readonly observer: SafeTransportObserver;
+  /** Whether batches take events from every tenant in turns (`tenantOf` was given). */
+  readonly fair: boolean;
+  /**
+   * The delivery's tenant, for a fair batch window: its event parsed once,
+   * on arrival, and kept for `run`. A malformed one is the tenant `''`.
+   */
+  tenantOf(delivery: Delivery): string;
   /** One verdict per delivery, in order. Never rejects. */
   run(deliveries: readonly Delivery[]): Promise<Verdict[]>;
   /** Aborts the projection in flight and fails the rest of its batch (a forced close). */
@@ -67,8 +74,9 @@ export function createProjectionRunner<E extends TypedEvent>(
     project,
     retryDelaysMs = defaultRetryDelaysMs,
     projectTimeoutMs = 30_000,
-    prefetch = 500,
+    prefetch = 2_000,
     maxBatchSize = 250,
+    tenantOf,
   } = options;
   expectShortString('queue', queue);
   const keys = expectKeys('bindingKeys', bindingKeys);
@@ -79,6 +87,10 @@ export function createProjectionRunner<E extends TypedEvent>(
   const timeoutMs = expectNumber('projectTimeoutMs', projectTimeoutMs, 1, 2 ** 31 - 1);
   expectInteger('prefetch', prefetch, 1);
   expectInteger('maxBatchSize', maxBatchSize, 1);
+  if (tenantOf !== undefined) expectFunction('tenantOf', tenantOf);
+  /** Parsed on arrival by `tenantOf`, taken by `run`. */
+  const parsedOnArrival = new WeakMap<Delivery, ParseResult<E>>();
+  let tenantOfThrew = false;
   const observer = toSafeTransportObserver(options.observer);
   const logger = (options.logger ?? silentLogger).child({ component, queue });
   const maxAttempts = delays.length + 1;
@@ -165,12 +177,28 @@ export function createProjectionRunner<E extends TypedEvent>(
     retryDelays: [...new Set(delays)],
     logger,
     observer,
+    fair: tenantOf !== undefined,
+    tenantOf(delivery) {
+      if (tenantOf === undefined) return '';
+      const parsed = parseBody(delivery.body);
+      parsedOnArrival.set(delivery, parsed);
+      if (!parsed.ok) return '';
+      try {
+        return tenantOf(parsed.event);
+      } catch (error) {
+        // A bug in the mapper, not in the event: said once, and the event still projected.
+        if (!tenantOfThrew)
+          logger.warn({ reason: reasonOf(error) }, 'tenantOf threw; such events share the tenant ""');
+        tenantOfThrew = true;
+        return '';
+      }
+    },
     async run(deliveries) {
       const verdicts: Verdict[] = [];
       const events: E[] = [];
       const at: number[] = [];
       deliveries.forEach((delivery, i) => {
-        const parsed = parseBody(delivery.body);
+        const parsed = parsedOnArrival.get(delivery) ?? parseBody(delivery.body);
         if (parsed.ok) {
           events.push(parsed.event);
           at.push(i);

@@ -72,9 +72,10 @@ export interface ProjectorOptions<E extends TypedEvent> {
   readonly projectTimeoutMs?: number;
   /**
    * Deliveries the broker hands over before the first is acknowledged: the
-   * window that the next batch accumulates in while one is projected.
-   * Minimum: 1.
-   * @default 500
+   * window that the next batch accumulates in while one is projected, and
+   * what a fair batch (`tenantOf`) chooses from. At most this many bodies
+   * are held in the process. Minimum: 1.
+   * @default 2000
    */
   readonly prefetch?: number;
   /**
@@ -84,6 +85,16 @@ export interface ProjectorOptions<E extends TypedEvent> {
    * @default 250
    */
   readonly maxBatchSize?: number;
+  /**
+   * The tenant an event belongs to (company, user…). When more events wait
+   * than one batch takes, each batch takes them from every tenant in turns:
+   * a tenant's flood delays another tenant's event by about one batch, not
+   * by the length of the flood — within the `prefetch` window, which bounds
+   * what the projector can see. One tenant's events keep their delivery
+   * order, so keep every event of one entity under one tenant.
+   * @default every event under one tenant: batches in delivery order
+   */
+  readonly tenantOf?: (event: E) => string;
   readonly observer?: TransportObserver;
   /** @default a silent logger */
   readonly logger?: Logger;

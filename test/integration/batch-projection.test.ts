@@ -155,4 +155,44 @@ describe('the projector in batches', () => {
     ]);
     expect(await admin.drain(queue)).toEqual([]);
   });
+
+  it("takes every company's waiting events in turns: one company's flood does not hold another's event behind it", async () => {
+    const queue = uniqueName('pokegate.test.batch.fair');
+    queues.push(...projectorQueues(queue, retryDelaysMs));
+    const observer = transportRecorder();
+    const companies: string[][] = [];
+    const release = deferred();
+    const project = createOrderProjection({ readView });
+    projector = createAmqpProjector<OrderEvent>({
+      url: amqpUrl,
+      exchange,
+      queue,
+      bindingKeys: ['orders.*'],
+      parse,
+      retryDelaysMs,
+      observer,
+      maxBatchSize: 100,
+      tenantOf: (event) => event.companyId,
+      project: async (events, context) => {
+        companies.push(events.map((event) => event.companyId));
+        if (companies.length === 1) await release.promise;
+        return project(events, context);
+      },
+    });
+    await projector.start();
+    await publish(orderEvent({ companyId: 'first' }));
+    await waitFor('the first batch', () => companies.length === 1);
+    for (let i = 0; i < 300; i++) await publish(orderEvent({ companyId: 'flood' }));
+    await publish(orderEvent({ companyId: 'quiet' }));
+    await waitFor('every delivery to reach the projector', async () => (await admin.ready(queue)) === 0);
+    release.resolve();
+    await waitFor('every delivery settled', () => observer.projections.length === 302);
+    // The quiet company's event, delivered last, goes in the very next batch.
+    expect(companies.map((batch) => batch.length)).toEqual([1, 100, 100, 100, 1]);
+    expect(companies[1]).toContain('quiet');
+    expect(observer.count('applied')).toBe(302);
+    await projector.close();
+    // Settled out of delivery order, yet every delivery was acknowledged.
+    expect(await admin.drain(queue)).toEqual([]);
+  });
 });

@@ -41,4 +41,22 @@ describe('the batch window', () => {
     await window.idle();
     expect(batches).toEqual([[1]]);
   });
+
+  it("takes the tenants in turns when more wait than a batch takes, each tenant's items in order", async () => {
+    const batches: string[][] = [];
+    const release = deferred();
+    const window = createBatchWindow<string>(4, async (batch) => {
+      batches.push(batch);
+      if (batches.length === 1) await release.promise;
+    });
+    window.add('first');
+    await Promise.resolve();
+    await Promise.resolve();
+    for (let i = 1; i <= 8; i++) window.add(`a${i}`, 'a');
+    window.add('b1', 'b');
+    window.add('c1', 'c');
+    release.resolve();
+    await window.idle();
+    expect(batches).toEqual([['first'], ['a1', 'a2', 'b1', 'c1'], ['a3', 'a4', 'a5', 'a6'], ['a7', 'a8']]);
+  });
 });

@@ -41,8 +41,9 @@ export interface ReadViewOptions {
    */
   readonly schema?: string;
   /**
-   * PostgreSQL only: connections in the pool. Keep the gate's `concurrency`
-   * plus the projector's `prefetch` at or under it. Minimum: 1.
+   * PostgreSQL only: connections in the pool. Keep it above the gate's
+   * `concurrency`: the projector applies one batch at a time, on one
+   * connection (two when a batch meets another replica's writes). Minimum: 1.
    * @default 10
    */
   readonly maxConnections?: number;
