@@ -38,7 +38,7 @@ export function createOrdersReadAfter(options: OrdersReadAfterOptions): OrdersRe
       return { key: orderId, version };
     },
     isVisible: async ({ key, version }, { signal }) => {
-      const state = await readView.orderState(key, { signal });
+      const state = await readView.orderState(key, { signal, atLeast: version });
       return state !== null && state.version >= version;
     },
   });

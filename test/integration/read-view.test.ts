@@ -322,8 +322,8 @@ describe.each(backends)('read view on $name', ({ start, drop }) => {
     // Notices arrive in commit order: one for the duplicate or the early one would come before v2's.
     await waitFor('the notice of v2', () => heard.some((commit) => commit.version === 2));
     expect(heard).toEqual([
-      { ...ids, version: 1 },
-      { ...ids, version: 2 },
+      { ...ids, version: 1, removed: false },
+      { ...ids, version: 2, removed: false },
     ]);
     await listener.close();
     expect(listener.live).toBe(false);
@@ -438,9 +438,26 @@ describe('read view replicas on one PostgreSQL', () => {
     await b.apply(statusChanged(ids, 2, 'PAID'));
     await waitFor('the notice of v2', () => heard.some((commit) => commit.version === 2));
     expect(heard).toEqual([
-      { ...ids, version: 1 },
-      { ...ids, version: 2 },
+      { ...ids, version: 1, removed: false },
+      { ...ids, version: 2, removed: false },
     ]);
+  });
+
+  it("answers a state at least as new as the caller waits for from the other replica's notice, without a query", async () => {
+    const listening = opened(await createReadView({ databaseUrl, schema }));
+    const heard: OrderCommit[] = [];
+    const listener = opened(await listening.listenCommits((commit) => heard.push(commit)));
+    await waitFor('the listener to be live', () => listener.live);
+    const ids = fresh();
+    await a.apply(placed(ids));
+    await a.apply(removed(ids, 2));
+    await waitFor('the notice of v2', () => heard.some((commit) => commit.version === 2));
+    expect(heard.at(-1)).toEqual({ ...ids, version: 2, removed: true });
+    // Behind the view's back (no replica writes so), the row goes: only a query sees that.
+    await watcher.query(`DELETE FROM "${schema}".orders WHERE id = $1`, [ids.orderId]);
+    expect(await listening.orderState(ids.orderId, { atLeast: 2 })).toEqual({ version: 2, removed: true });
+    expect(await listening.orderState(ids.orderId, { atLeast: 3 })).toBeNull();
+    expect(await listening.orderState(ids.orderId)).toBeNull();
   });
 
   it('logs and skips a notice it cannot decode on its channel, and keeps listening', async () => {
@@ -453,7 +470,7 @@ describe('read view replicas on one PostgreSQL', () => {
     const ids = fresh();
     await a.apply(placed(ids));
     await waitFor('the notice of v1', () => heard.length > 0);
-    expect(heard).toEqual([{ ...ids, version: 1 }]);
+    expect(heard).toEqual([{ ...ids, version: 1, removed: false }]);
     expect(logs.lines).toContainEqual(
       expect.objectContaining({
         msg: 'ignored a commit notice in an unknown format',
@@ -573,11 +590,11 @@ describe('read view replicas on one PostgreSQL', () => {
     const notices = payloads.flatMap((payload) => decodeCommitNotice(payload) ?? []);
     // One payload per write, its orders in id order.
     const batchNotices = [
-      { companyId: ids.companyId, orderId: ids.orderId, version: 2 },
-      { companyId: other.companyId, orderId: other.orderId, version: 2 },
+      { companyId: ids.companyId, orderId: ids.orderId, version: 2, removed: false },
+      { companyId: other.companyId, orderId: other.orderId, version: 2, removed: false },
     ].sort((x, y) => (x.orderId < y.orderId ? -1 : 1));
     expect(notices).toEqual([
-      { companyId: other.companyId, orderId: other.orderId, version: 1 },
+      { companyId: other.companyId, orderId: other.orderId, version: 1, removed: false },
       ...batchNotices,
     ]);
     // A batch that changes nothing announces nothing.

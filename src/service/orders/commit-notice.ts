@@ -1,6 +1,6 @@
 // The projector announces what each committed batch made visible, so every
 // replica's gate can check right after the commit instead of polling. On
-// PostgreSQL (and PGlite) this is `pg_notify` inside the batch's transaction:
+// PostgreSQL (and PGlite) this is `pg_notify` inside the batch's write statement:
 // the server delivers it only once the transaction has committed, and never
 // if it rolls back, so a notice always means "visible to whoever reads this
 // database now".
@@ -10,6 +10,8 @@ export interface OrderCommit {
   readonly companyId: string;
   readonly orderId: string;
   readonly version: number;
+  /** Whether that version removed the order; unknown in a notice of an older replica. */
+  readonly removed?: boolean;
 }
 
 /** PostgreSQL caps a NOTIFY payload below 8000 bytes; leave room for multi-byte ids. */
@@ -34,7 +36,8 @@ export interface CommitNotices {
 
 /**
  * Splits commits into as few payloads as fit under `maxNoticeBytes`, each a
- * JSON array of `[companyId, orderId, version]` triples, joined by the
+ * JSON array of `[companyId, orderId, version, removed]` entries (a replica
+ * of an earlier release sends them without `removed`), joined by the
  * statement that wrote them (so that only the writes that landed are
  * announced). One order that does not fit alone (ids are at most 200
  * characters each) is impossible by the event schema; it would still get a
@@ -46,8 +49,8 @@ export function commitNotices(commits: readonly OrderCommit[]): CommitNotices {
   let chunk = 0;
   let count = 0;
   let bytes = 2;
-  for (const { companyId, orderId, version } of commits) {
-    const notice = JSON.stringify([companyId, orderId, version]);
+  for (const { companyId, orderId, version, removed = false } of commits) {
+    const notice = JSON.stringify([companyId, orderId, version, removed]);
     const size = Buffer.byteLength(notice) + 1;
     if (count > 0 && bytes + size > maxNoticeBytes) {
       chunk++;
@@ -73,12 +76,17 @@ export function decodeCommitNotice(payload: string): OrderCommit[] | undefined {
   if (!Array.isArray(parsed)) return undefined;
   const commits: OrderCommit[] = [];
   for (const entry of parsed as unknown[]) {
-    if (!Array.isArray(entry) || entry.length !== 3) return undefined;
-    const [companyId, orderId, version] = entry as unknown[];
+    if (!Array.isArray(entry) || entry.length < 3 || entry.length > 4) return undefined;
+    const [companyId, orderId, version, removed] = entry as unknown[];
     if (typeof companyId !== 'string' || typeof orderId !== 'string' || !Number.isInteger(version)) {
       return undefined;
     }
-    commits.push({ companyId, orderId, version: version as number });
+    if (removed !== undefined && typeof removed !== 'boolean') return undefined;
+    commits.push(
+      removed === undefined
+        ? { companyId, orderId, version: version as number }
+        : { companyId, orderId, version: version as number, removed },
+    );
   }
   return commits;
 }

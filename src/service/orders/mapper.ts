@@ -23,7 +23,7 @@ export function createOrdersMapper(
         ordersChanged,
         companyId,
         async ({ signal }) => {
-          const state = await readView.orderState(orderId, { signal });
+          const state = await readView.orderState(orderId, { signal, atLeast: version });
           // The read view's own version: at least the event's, and what a refetch will return.
           if (state === null || state.version < version) return undefined;
           const token = tokens.sign({ companyId, orderId, version: state.version });

@@ -9,6 +9,7 @@ import type { NotificationListener } from 'pokegate/postgres';
 import { orderIds, planBatch, type ApplyResult, type OrderWrite, type StoredOrder } from './batch-plan.js';
 import { commitNotices, decodeCommitNotice, type OrderCommit } from './commit-notice.js';
 import { ReadViewClosedError, ReadViewStartError } from './errors.js';
+import { KnownStates } from './known-states.js';
 import { createStateLoader } from './state-loader.js';
 import {
   createSchema,
@@ -78,6 +79,16 @@ export interface ReadOptions {
   readonly signal?: AbortSignal | undefined;
 }
 
+export interface StateOptions extends ReadOptions {
+  /**
+   * The version the caller waits for: a state known to be at it or later —
+   * from this view's own writes or a commit notice it heard, both sent only
+   * after the commit — is answered without a query. It may then be older
+   * than the newest; it is never older than `atLeast`.
+   */
+  readonly atLeast?: number | undefined;
+}
+
 /** What the visibility check needs: the newest version applied, and whether it removed the order. */
 export interface OrderState {
   readonly version: number;
@@ -118,7 +129,8 @@ export interface ReadView {
   /** `applyBatch` of one event; its `InvalidOrderEventError` is thrown. */
   apply(event: OrderEvent, options?: ReadOptions): Promise<ApplyOutcome>;
   /**
-   * Calls `onCommit` for each order version an `apply` commits from now on,
+   * Calls `onCommit` for each order version an `apply` commits from now on
+   * (and remembers it for `orderState` with `atLeast`),
    * on this replica or any other using the same database (a notice sent in
    * the applying transaction), while the returned listener is `live`. A
    * notice it cannot decode is logged and ignored. Close the listener before
@@ -129,8 +141,11 @@ export interface ReadView {
   order(id: string, options?: ReadOptions): Promise<Order | null>;
   /** The company's orders that are not removed, in the order they were placed; `"*"`: every company's. */
   orders(companyId: string, options?: ReadOptions): Promise<Order[]>;
-  /** The order's newest version, removed or not; null when no version of it is applied. */
-  orderState(id: string, options?: ReadOptions): Promise<OrderState | null>;
+  /**
+   * The order's newest version, removed or not; null when no version of it
+   * is applied. With `atLeast`, possibly a known state at that version or later instead.
+   */
+  orderState(id: string, options?: StateOptions): Promise<OrderState | null>;
   /** Resolves when the database answers a trivial query: for `/readyz`. */
   ping(options?: ReadOptions): Promise<void>;
   /**
@@ -231,6 +246,9 @@ function isLockConflict(error: unknown): boolean {
   return code === '40P01' || code === '40001';
 }
 
+/** Orders whose newest known state `orderState` with `atLeast` answers from memory (about 100 bytes each). */
+const knownStates = 10_000;
+
 class ReadViewImpl implements ReadView {
   readonly backend: 'postgres' | 'pglite';
   readonly #client: SqlClient;
@@ -238,6 +256,8 @@ class ReadViewImpl implements ReadView {
   /** `orderState`'s reads of one synchronous run, in one query. */
   readonly #loadState: (id: string) => Promise<OrderState | null>;
   readonly #logger: Logger;
+  /** What `orderState` with `atLeast` answers without a query. */
+  readonly #known = new KnownStates(knownStates);
   /** Calls started and not settled; `close` waits for them before it ends the client. */
   #inflight = 0;
   #drained: (() => void) | undefined;
@@ -294,7 +314,11 @@ class ReadViewImpl implements ReadView {
         );
         return;
       }
-      for (const commit of commits) onCommit(commit);
+      for (const commit of commits) {
+        const { orderId, version, removed } = commit;
+        if (removed !== undefined) this.#known.remember(orderId, { version, removed });
+        onCommit(commit);
+      }
     });
   }
 
@@ -317,6 +341,8 @@ class ReadViewImpl implements ReadView {
     if (planned.writes.length === 0) return { results: planned.results, retry: [] };
     throwIfAborted(signal);
     const landed = await this.#write(this.#client.query, planned.writes);
+    // Each statement commits on its own: what landed is visible now.
+    this.#rememberWrites(planned.writes, landed);
     const missed = new Set(planned.writes.filter((write) => !landed.has(write.id)).map((write) => write.id));
     const retry: number[] = [];
     if (missed.size > 0) {
@@ -330,21 +356,26 @@ class ReadViewImpl implements ReadView {
     // The race is rare and, once its rows exist, cannot recur for them.
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.#client.transaction((query) => this.#applyBatchIn(query, events, signal));
+        const { results, writes } = await this.#client.transaction((query) =>
+          this.#applyBatchIn(query, events, signal),
+        );
+        this.#rememberWrites(writes, new Set(writes.map((write) => write.id)));
+        return results;
       } catch (error) {
         if (!(error instanceof PlacementRace) || attempt === 2) throw error;
       }
     }
   }
 
+  /** The locked batch's results, and its writes (all landed, or it throws). */
   async #applyBatchIn(
     query: SqlClient['query'],
     events: readonly OrderEvent[],
     signal: AbortSignal | undefined,
-  ): Promise<ApplyResult[]> {
+  ): Promise<{ results: ApplyResult[]; writes: readonly OrderWrite[] }> {
     const locked = await query<StoredOrder>(this.#sql.lock, [orderIds(events)]);
     const { results, writes } = planBatch(events, new Map(locked.map((row) => [row.id, row])));
-    if (writes.length === 0) return results;
+    if (writes.length === 0) return { results, writes };
     // Aborted (the projector gave up on this try): roll back rather than
     // write after the caller has moved on.
     throwIfAborted(signal);
@@ -357,7 +388,13 @@ class ReadViewImpl implements ReadView {
     if (landed.size !== writes.length) {
       throw new Error(`${writes.length - landed.size} order(s) changed under their row locks`);
     }
-    return results;
+    return { results, writes };
+  }
+
+  #rememberWrites(writes: readonly OrderWrite[], landed: ReadonlySet<string>): void {
+    for (const { id, version, removed } of writes) {
+      if (landed.has(id)) this.#known.remember(id, { version, removed });
+    }
   }
 
   /** Writes the rows still as planned, announcing them; returns the ids of those written. */
@@ -366,7 +403,7 @@ class ReadViewImpl implements ReadView {
     // wait for each other's inserts in one order, and never in a cycle.
     const writes = [...planned].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     const { notices, chunks } = commitNotices(
-      writes.map((w) => ({ companyId: w.companyId, orderId: w.id, version: w.version })),
+      writes.map((w) => ({ companyId: w.companyId, orderId: w.id, version: w.version, removed: w.removed })),
     );
     const [row] = await query<{ landed: string[] }>(this.#sql.write, [
       writes.map((w) => w.id),
@@ -402,8 +439,13 @@ class ReadViewImpl implements ReadView {
     });
   }
 
-  orderState(id: string, options: ReadOptions = {}): Promise<OrderState | null> {
-    return this.#run(options.signal, () => this.#loadState(id));
+  orderState(id: string, options: StateOptions = {}): Promise<OrderState | null> {
+    const { signal, atLeast } = options;
+    const known = atLeast === undefined ? undefined : this.#known.atLeast(id, atLeast);
+    if (known !== undefined && this.#closed === undefined && signal?.aborted !== true) {
+      return Promise.resolve(known);
+    }
+    return this.#run(signal, () => this.#loadState(id));
   }
 
   ping(options: ReadOptions = {}): Promise<void> {
