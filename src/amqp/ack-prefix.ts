@@ -1,11 +1,13 @@
 import type { Channel, Message } from 'amqplib';
+import { ackDelayMs, ackGroup } from './ack-batch.js';
 
 /**
  * Acknowledges a channel's deliveries that are settled out of delivery
  * order (a fair batch window projects them so): one `multiple` ack up to the
  * newest delivery before which every delivery is settled. A delivery settled
  * after a gap stays unacknowledged until the gap is settled, so a crash at
- * any point leads to a redelivery, never to a loss.
+ * any point leads to a redelivery, never to a loss. Acknowledgements are
+ * grouped as the transient consumer's are (`ackDelayMs`, `ackGroup`).
  */
 export class AckPrefix {
   readonly #channel: Channel;
@@ -14,6 +16,7 @@ export class AckPrefix {
   #head = 0;
   /** Settled deliveries past the head: `true` to acknowledge, `false` already nacked. */
   readonly #settled = new Map<Message, boolean>();
+  #timer: NodeJS.Timeout | undefined;
 
   constructor(channel: Channel) {
     this.#channel = channel;
@@ -35,8 +38,21 @@ export class AckPrefix {
     this.#settled.set(message, false);
   }
 
-  /** Acknowledges the settled prefix with one `multiple` ack. */
+  /** Acknowledges the settled prefix soon: after the delay, or now once a group is waiting. */
+  schedule(): void {
+    if (this.#settled.size >= ackGroup) this.flush();
+    else this.#timer ??= setTimeout(() => this.flush(), ackDelayMs);
+  }
+
+  /** Drops a scheduled acknowledgement: the channel is gone, and its deliveries with it. */
+  close(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  /** Acknowledges the settled prefix now, with one `multiple` ack. */
   flush(): void {
+    this.close();
     let newest: Message | undefined;
     for (;;) {
       const message = this.#order[this.#head];
@@ -51,6 +67,11 @@ export class AckPrefix {
       this.#order = this.#order.slice(this.#head);
       this.#head = 0;
     }
-    if (newest !== undefined) this.#channel.ack(newest, true);
+    if (newest === undefined) return;
+    try {
+      this.#channel.ack(newest, true);
+    } catch {
+      // The channel closed meanwhile: the broker hands its deliveries out again.
+    }
   }
 }

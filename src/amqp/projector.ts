@@ -143,6 +143,7 @@ class AmqpProjector<E extends TypedEvent> implements Projector {
     this.#connection.watch(model, channel, () => {
       state.open = false;
       // The broker hands its unacknowledged deliveries out again.
+      state.acks.close();
       state.window.clear();
       void state.window.idle().then(() => this.#windows.delete(state.window));
     });
@@ -227,7 +228,7 @@ class AmqpProjector<E extends TypedEvent> implements Projector {
               : 'dead_lettered',
       });
     });
-    state.acks.flush();
+    state.acks.schedule();
   }
 
   async #carryOut(
@@ -277,7 +278,14 @@ class AmqpProjector<E extends TypedEvent> implements Projector {
     } catch {
       drained = false;
     }
-    // Deliveries not acknowledged by now go back to the queue.
+    // What the batches settled is acknowledged now rather than after the delay,
+    // and a round trip on the channel sees the broker take it: the connection's
+    // close could overtake the channel's frames. Deliveries not acknowledged by
+    // now go back to the queue.
+    if (consumer?.open === true) {
+      consumer.acks.flush();
+      await consumer.channel.checkQueue(this.#runner.queue).catch(() => undefined);
+    }
     await this.#connection.close();
     if (!drained) this.#runner.abort(new TransportClosedError('The projector'));
     this.#deadLettered.dispose();

@@ -6,7 +6,7 @@ import type {
   TransientConsumer,
   TransientConsumerOptions,
 } from '../transport/transient-consumer.js';
-import { AckBatch, type GateLoad } from './ack-batch.js';
+import { AckBatch, ackDelayMs, ackGroup, type GateLoad } from './ack-batch.js';
 import { ManagedConnection, type AmqpConnectionOptions } from './connection.js';
 
 export interface AmqpTransientConsumerOptions<E> extends TransientConsumerOptions<E>, AmqpConnectionOptions {
@@ -17,9 +17,10 @@ export interface AmqpTransientConsumerOptions<E> extends TransientConsumerOption
   readonly exchange?: string;
   /**
    * Messages the broker sends ahead of the acknowledgements. They are
-   * acknowledged once per event-loop turn, after their submissions, with one
-   * `multiple` ack; while the gate is loaded (see `highWaterMark`) this is
-   * what bounds the messages in the process. Minimum: 1.
+   * acknowledged after their submissions, in groups (one `multiple` ack
+   * 10 ms after the first of a group, or at the end of the turn once 100
+   * wait); while the gate is loaded (see `highWaterMark`) this is what
+   * bounds the messages in the process. Minimum: 1.
    * @default 1000
    */
   readonly prefetch?: number;
@@ -67,7 +68,12 @@ class AmqpTransientConsumer<E> implements TransientConsumer {
     this.#prefetch = expectInteger('prefetch', prefetch, 1);
     if (gate !== undefined)
       expectFunction('gate.queuedBelow', (gate as Partial<GateLoad> | null)?.queuedBelow);
-    this.#acks = new AckBatch({ gate, highWaterMark: expectInteger('highWaterMark', highWaterMark, 1) });
+    this.#acks = new AckBatch({
+      gate,
+      highWaterMark: expectInteger('highWaterMark', highWaterMark, 1),
+      delayMs: ackDelayMs,
+      maxPending: ackGroup,
+    });
     this.#dispatcher = createDispatcher(options, 'transient-consumer');
     this.#connection = new ManagedConnection(options, {
       component: 'transient-consumer',
