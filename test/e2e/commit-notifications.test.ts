@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { amqpUrl, openAdmin, uniqueName, type Admin } from '../utils/amqp.js';
+import { amqpUrl, openAdmin, uniqueName, type Admin, projectorQueues } from '../utils/amqp.js';
 import { databaseUrl } from '../utils/postgres.js';
 import {
   createDatabase,
@@ -51,7 +51,7 @@ function deployment(prefix: string) {
     async stop(): Promise<void> {
       const exits = await Promise.all(replicas.map((replica) => replica.stop()));
       killAll();
-      await state.admin?.deleteQueues([`${exchange}.orders-projector`, `${exchange}.orders-projector.dlq`]);
+      await state.admin?.deleteQueues(projectorQueues(`${exchange}.orders-projector`));
       await state.admin?.deleteExchange(exchange);
       await state.admin?.close();
       await state.database?.drop();

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ordersFresh } from '../../src/service/demo/freshness.js';
 import { OrdersChangedDocument, OrdersDocument } from '../../src/service/generated/operations.js';
 import { createLiveClient, type FetchReason, type LiveClient } from 'pokegate/client';
-import { amqpUrl, openAdmin, uniqueName } from '../utils/amqp.js';
+import { amqpUrl, openAdmin, uniqueName, projectorQueues } from '../utils/amqp.js';
 import { query, secret, token } from '../utils/graphql-client.js';
 import { freePort, runProcess, type ChildProcessHandle } from '../utils/process.js';
 import { createDatabase, killAll, metric, startService, type ServiceProcess } from '../utils/service.js';
@@ -121,7 +121,7 @@ describe('the production topology: HAProxy, two replicas, Prometheus', () => {
     await Promise.all(replicas.map((replica) => replica.stop()));
     killAll();
     const admin = await openAdmin();
-    await admin.deleteQueues([`${exchange}.orders-projector`, `${exchange}.orders-projector.dlq`]);
+    await admin.deleteQueues(projectorQueues(`${exchange}.orders-projector`));
     await admin.deleteExchange(exchange);
     await admin.close();
     await database?.drop();

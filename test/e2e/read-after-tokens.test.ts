@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openAdmin, uniqueName, amqpUrl, type Admin } from '../utils/amqp.js';
+import { openAdmin, projectorQueues, uniqueName, amqpUrl, type Admin } from '../utils/amqp.js';
 import { query, token, type collectPokes, type Poke } from '../utils/graphql-client.js';
 import {
   createDatabase,
@@ -37,7 +37,7 @@ describe('read-after tokens across replicas with read views of their own', () =>
     const database = await createDatabase();
     databases.push(database);
     const queue = uniqueName(`${exchange}.projector`);
-    queues.push(queue, `${queue}.dlq`);
+    queues.push(...projectorQueues(queue));
     const replica = await startService({
       AMQP_URL: amqpUrl,
       DATABASE_URL: database.url,

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { amqpUrl, openAdmin, uniqueName, type Admin } from '../utils/amqp.js';
+import { amqpUrl, openAdmin, uniqueName, type Admin, projectorQueues } from '../utils/amqp.js';
 import { collectPokes, query, secret, token, wsClient } from '../utils/graphql-client.js';
 import { createDatabase, killAll, startService, type ServiceProcess } from '../utils/service.js';
 import { waitFor } from '../utils/wait-for.js';
@@ -48,7 +48,7 @@ describe('the service bundle, as the image runs it', () => {
   afterAll(async () => {
     await service.stop();
     killAll();
-    await admin.deleteQueues([`${exchange}.orders-projector`, `${exchange}.orders-projector.dlq`]);
+    await admin.deleteQueues(projectorQueues(`${exchange}.orders-projector`));
     await admin.deleteExchange(exchange);
     await admin.close();
     await database.drop();

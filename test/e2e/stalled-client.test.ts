@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { orderRoutingKey } from '../../src/service/orders/events.js';
-import { amqpUrl, openAdmin, uniqueName, type Admin } from '../utils/amqp.js';
+import { amqpUrl, openAdmin, uniqueName, type Admin, projectorQueues } from '../utils/amqp.js';
 import { collectPokes, ordersChangedSubscription, token, wsClient } from '../utils/graphql-client.js';
 import { orderEvent } from '../utils/orders.js';
 import { createDatabase, killAll, metric, startService, type ServiceProcess } from '../utils/service.js';
@@ -28,7 +28,7 @@ describe('a flood with a client that stops reading, end to end', () => {
     const exit = await service.stop();
     killAll();
     expect(exit.code).toBe(0);
-    await admin.deleteQueues([`${exchange}.orders-projector`, `${exchange}.orders-projector.dlq`]);
+    await admin.deleteQueues(projectorQueues(`${exchange}.orders-projector`));
     await admin.deleteExchange(exchange);
     await admin.close();
     await database.drop();

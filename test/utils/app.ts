@@ -1,6 +1,6 @@
 import { startApp, type App } from '../../src/service/app.js';
 import { parseConfig } from '../../src/service/config.js';
-import { amqpUrl, openAdmin, uniqueName } from './amqp.js';
+import { amqpUrl, openAdmin, uniqueName, projectorQueues } from './amqp.js';
 import { captureLogs, type LogLine } from './log-capture.js';
 import { createDatabase } from './service.js';
 
@@ -47,7 +47,7 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
       await app.stop();
       const admin = await openAdmin();
       try {
-        await admin.deleteQueues([`${exchange}.orders-projector`, `${exchange}.orders-projector.dlq`]);
+        await admin.deleteQueues(projectorQueues(`${exchange}.orders-projector`));
         await admin.deleteExchange(exchange);
       } finally {
         await admin.close();
