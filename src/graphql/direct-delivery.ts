@@ -4,13 +4,20 @@ import type { ExecutionResult } from 'graphql';
  * A transport's way to send one subscription's result at once, during the
  * registry's fan-out, without a promise per subscriber: `createSharedSubscribe`
  * offers it every result that executed synchronously and without errors.
- * It returns false to refuse one (a subscriber that does not keep up); the
- * result then takes the iterator, as without it. A result sent this way skips
- * the per-result hooks of the server's plugins (envelop's `onSubscribeResult`
- * `onNext`): use it only where those have nothing to do with an error-free
- * result (yoga's error masking has not).
+ * A result sent this way skips the per-result hooks of the server's plugins
+ * (envelop's `onSubscribeResult` `onNext`): use it only where those have
+ * nothing to do with an error-free result (yoga's error masking has not).
+ * An object rather than a function: a transport can make it one small
+ * instance per subscription instead of a closure and its scope.
  */
-export type DirectDelivery = (result: ExecutionResult) => boolean;
+export interface DirectDelivery {
+  /**
+   * Sends `result` now and says whether it did; false refuses it (a
+   * subscriber that does not keep up), and the result then takes the
+   * iterator, as without a direct delivery.
+   */
+  send(result: ExecutionResult): boolean;
+}
 
 /**
  * Beside the context rather than on it: the context object is the
@@ -18,13 +25,20 @@ export type DirectDelivery = (result: ExecutionResult) => boolean;
  */
 const deliveries = new WeakMap<object, DirectDelivery>();
 
-/** Registers `deliver` for an operation's `contextValue`, where `createSharedSubscribe` looks for it. */
-export function setDirectDelivery(contextValue: object, deliver: DirectDelivery): void {
-  deliveries.set(contextValue, deliver);
+/** Registers `delivery` for an operation's `contextValue`, where `createSharedSubscribe` takes it. */
+export function setDirectDelivery(contextValue: object, delivery: DirectDelivery): void {
+  deliveries.set(contextValue, delivery);
 }
 
-export function getDirectDelivery(contextValue: unknown): DirectDelivery | undefined {
-  return typeof contextValue === 'object' && contextValue !== null ? deliveries.get(contextValue) : undefined;
+/**
+ * The delivery registered for `contextValue`, once: the subscription that
+ * takes it keeps it, so the map holds no entry per open subscription.
+ */
+export function takeDirectDelivery(contextValue: unknown): DirectDelivery | undefined {
+  if (typeof contextValue !== 'object' || contextValue === null) return undefined;
+  const delivery = deliveries.get(contextValue);
+  deliveries.delete(contextValue);
+  return delivery;
 }
 
 /**

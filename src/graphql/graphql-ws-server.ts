@@ -1,3 +1,5 @@
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
 import {
   CloseCode,
   handleProtocols,
@@ -8,12 +10,14 @@ import {
 import type { WebSocket, WebSocketServer } from 'ws';
 
 /**
- * What graphql-ws's `extra` holds for a connection: the socket. Not its
- * upgrade request, which would stay alive (headers, streams) as long as the
- * connection does.
+ * What graphql-ws's `extra` holds for a connection: the socket and the stream
+ * it writes to. Not its upgrade request, which would stay alive (headers,
+ * parser state) as long as the connection does.
  */
 export interface WsExtra {
   readonly socket: WebSocket;
+  /** The TCP (or TLS) stream under `socket`, to batch its writes. */
+  readonly stream: Duplex;
 }
 
 /** A close reason within the protocol's 123 bytes. */
@@ -31,15 +35,20 @@ function ignore(): void {
 }
 
 /**
- * graphql-ws's view of one socket. Methods on a prototype rather than
+ * graphql-ws's view of one socket, and what the socket's listeners need of
+ * it. Methods on a prototype and listeners shared by every socket rather than
  * closures per connection: an idle connection then holds one small object.
- * A listener of its own per socket, not per message: a subscription's
- * handler stays pending as long as the subscription does.
  */
 class SocketAdapter implements GraphQLWsSocket {
   readonly #socket: WebSocket;
   /** Logs an error that breaks the socket and returns its close reason (4500). */
   readonly #onInternalError: (error: unknown) => string;
+  /** graphql-ws's handler of this socket's messages. */
+  #handle: ((data: string) => Promise<void>) | undefined;
+  /** Closes the socket for an error of the handler; made at the first message, then shared by all. */
+  #fail: ((error: unknown) => void) | undefined;
+  /** graphql-ws's end of the connection, run once the socket has closed. */
+  closed: ((code: number, reason: string) => Promise<void>) | undefined;
 
   constructor(socket: WebSocket, onInternalError: (error: unknown) => string) {
     this.#socket = socket;
@@ -70,12 +79,18 @@ class SocketAdapter implements GraphQLWsSocket {
   }
 
   onMessage(handle: (data: string) => Promise<void>): void {
-    const socket = this.#socket;
-    socket.on('message', (data: Buffer) => {
-      handle(data.toString('utf8')).catch((error: unknown) => {
-        socket.close(CloseCode.InternalServerError, fitReason(this.#onInternalError(error)));
-      });
-    });
+    this.#handle = handle;
+  }
+
+  /**
+   * Hands one frame to graphql-ws. Not awaited: a subscription's handler
+   * stays pending, with its error handler, as long as the subscription does.
+   */
+  receive(data: Buffer): void {
+    this.#fail ??= (error) => {
+      this.#socket.close(CloseCode.InternalServerError, fitReason(this.#onInternalError(error)));
+    };
+    this.#handle?.(data.toString('utf8')).catch(this.#fail);
   }
 }
 
@@ -95,20 +110,42 @@ export function serveGraphQLWs<
   keepAliveMs: number,
   onInternalError: (error: unknown) => string,
 ): { dispose(): Promise<void> } {
-  const server = makeServer(options);
+  const { connectionInitWaitTimeout: initWaitMs = 3_000, onConnect } = options;
+  const initWaits = createInitWaits(initWaitMs);
+  const server = makeServer({
+    ...options,
+    // Ours instead: graphql-ws keeps its timer for as long as the connection, fired or not.
+    connectionInitWaitTimeout: 0,
+    onConnect(ctx) {
+      initWaits.stop(ctx.extra.socket);
+      return onConnect?.(ctx);
+    },
+  });
   wss.options.handleProtocols = handleProtocols;
   wss.once('error', (error) => {
     const reason = fitReason(onInternalError(error));
     for (const client of wss.clients) client.close(CloseCode.InternalServerError, reason);
   });
-  wss.on('connection', (socket: WebSocket) => {
+  const adapters = new WeakMap<WebSocket, SocketAdapter>();
+  function received(this: WebSocket, data: Buffer): void {
+    adapters.get(this)?.receive(data);
+  }
+  function ended(this: WebSocket, code: number, reason: Buffer): void {
+    initWaits.stop(this);
+    const adapter = adapters.get(this);
+    adapters.delete(this);
+    void adapter?.closed?.(code, reason.toString('utf8'));
+  }
+  wss.on('connection', (socket: WebSocket, request: IncomingMessage) => {
     socket.on('error', ignore);
     socket.on('pong', answered);
-    const closed = server.opened(new SocketAdapter(socket, onInternalError), { socket } as WsExtra &
-      Partial<E>);
-    socket.on('close', (code, reason) => {
-      void closed(code, reason.toString('utf8'));
-    });
+    socket.on('message', received);
+    socket.on('close', ended);
+    const adapter = new SocketAdapter(socket, onInternalError);
+    adapters.set(socket, adapter);
+    initWaits.start(socket);
+    const extra: WsExtra = { socket, stream: request.socket };
+    adapter.closed = server.opened(adapter, extra as WsExtra & Partial<E>);
   });
   // One timer for every socket, not one each: a peer that has not answered
   // the previous ping by the next tick is gone.
@@ -138,6 +175,30 @@ export function serveGraphQLWs<
           else reject(error);
         });
       });
+    },
+  };
+}
+
+/**
+ * The time a socket has to send `connection_init`, then it is closed with
+ * 4408: a timer while it waits, none once it has sent it.
+ */
+function createInitWaits(waitMs: number): {
+  readonly start: (socket: WebSocket) => void;
+  readonly stop: (socket: WebSocket) => void;
+} {
+  const timers = new Map<WebSocket, NodeJS.Timeout>();
+  const expire = (socket: WebSocket): void => {
+    timers.delete(socket);
+    socket.close(CloseCode.ConnectionInitialisationTimeout, 'Connection initialisation timeout');
+  };
+  return {
+    start(socket) {
+      if (waitMs > 0 && Number.isFinite(waitMs)) timers.set(socket, setTimeout(expire, waitMs, socket));
+    },
+    stop(socket) {
+      clearTimeout(timers.get(socket));
+      timers.delete(socket);
     },
   };
 }

@@ -2,7 +2,15 @@ import { GraphQLError } from 'graphql';
 import type { Clock } from '../core/clock.js';
 import { expectInteger } from '../core/validate.js';
 import type { ConnectionPrincipal } from './principal.js';
-import { createKeyedRateLimit, createTokenBucket, type RateLimitOptions } from './rate-limit.js';
+import {
+  bucketRule,
+  createKeyedRateLimit,
+  fullBucket,
+  takeToken,
+  type BucketRule,
+  type BucketState,
+  type RateLimitOptions,
+} from './rate-limit.js';
 
 /** The `extensions.code` of an operation refused by a rate limit. */
 export const rateLimitedCode = 'RATE_LIMITED';
@@ -70,28 +78,62 @@ export function createOperationRateLimit(options: OperationRateLimitOptions = {}
     if (waitMs > 0) onRefused(principal, 'token');
     return waitMs;
   };
-  // Validates the per-connection options now, not at the first connection.
-  createTokenBucket(perConnection);
+  const limit: ConnectionLimit = {
+    rule: bucketRule({ ...perConnection, ...(clock === undefined ? {} : { clock }) }),
+    closeAfterRefusals,
+    onRefused,
+    take,
+  };
   return {
     take,
-    forConnection(principal, close) {
-      const bucket = createTokenBucket({ ...perConnection, ...(clock === undefined ? {} : { clock }) });
-      let refusals = 0;
-      return {
-        admit() {
-          const connectionWaitMs = bucket.take();
-          if (connectionWaitMs > 0) onRefused(principal, 'connection');
-          const waitMs = Math.max(connectionWaitMs, take(principal));
-          if (waitMs === 0) {
-            refusals = 0;
-            return undefined;
-          }
-          if (++refusals >= closeAfterRefusals) close(1008, 'Rate limit exceeded');
-          return rateLimitedError(waitMs);
-        },
-      };
-    },
+    forConnection: (principal, close) => new Admission(limit, principal, close),
   };
+}
+
+/** What every connection's admission shares. */
+interface ConnectionLimit {
+  readonly rule: BucketRule;
+  readonly closeAfterRefusals: number;
+  readonly onRefused: (principal: ConnectionPrincipal, scope: 'token' | 'connection') => void;
+  /** The per-token limit. */
+  readonly take: (principal: ConnectionPrincipal) => number;
+}
+
+/**
+ * One connection's admission: its own bucket and refusals in a row, the rest
+ * shared. A class rather than closures: one lives as long as its connection.
+ */
+class Admission implements ConnectionAdmission {
+  readonly #limit: ConnectionLimit;
+  readonly #principal: ConnectionPrincipal;
+  readonly #close: (code: number, reason: string) => void;
+  readonly #bucket: BucketState;
+  #refusals = 0;
+
+  constructor(
+    limit: ConnectionLimit,
+    principal: ConnectionPrincipal,
+    close: (code: number, reason: string) => void,
+  ) {
+    this.#limit = limit;
+    this.#principal = principal;
+    this.#close = close;
+    this.#bucket = fullBucket(limit.rule);
+  }
+
+  admit(): GraphQLError | undefined {
+    const limit = this.#limit;
+    const principal = this.#principal;
+    const connectionWaitMs = takeToken(this.#bucket, limit.rule);
+    if (connectionWaitMs > 0) limit.onRefused(principal, 'connection');
+    const waitMs = Math.max(connectionWaitMs, limit.take(principal));
+    if (waitMs === 0) {
+      this.#refusals = 0;
+      return undefined;
+    }
+    if (++this.#refusals >= limit.closeAfterRefusals) this.#close(1008, 'Rate limit exceeded');
+    return rateLimitedError(waitMs);
+  }
 }
 
 /** The GraphQL error of a refused operation; `retryAfterMs` says when one more would pass. */

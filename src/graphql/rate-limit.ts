@@ -22,9 +22,28 @@ export interface TokenBucket {
   take(): number;
 }
 
-interface BucketState {
+/** What a bucket holds: its tokens, as of `at` (epoch ms). */
+export interface BucketState {
   tokens: number;
   at: number;
+}
+
+/** The rule every bucket of one limit follows, validated once and shared by them. */
+export interface BucketRule {
+  readonly ratePerMs: number;
+  readonly burst: number;
+  readonly clock: Pick<Clock, 'now'>;
+}
+
+/** A full bucket of `rule`. */
+export function fullBucket(rule: BucketRule): BucketState {
+  return { tokens: rule.burst, at: rule.clock.now() };
+}
+
+/** Takes one token of `state`: 0 when there was one, else the milliseconds until there is. */
+export function takeToken(state: BucketState, rule: BucketRule): number {
+  refill(state, rule.clock.now(), rule.ratePerMs, rule.burst);
+  return takeFrom(state, rule.ratePerMs);
 }
 
 function refill(state: BucketState, now: number, ratePerMs: number, burst: number): void {
@@ -40,7 +59,8 @@ function takeFrom(state: BucketState, ratePerMs: number): number {
   return Math.ceil((1 - state.tokens) / ratePerMs);
 }
 
-function validated(options: RateLimitOptions) {
+/** The rule of `options`; throws for a rate or burst out of range. */
+export function bucketRule(options: RateLimitOptions): BucketRule {
   const { ratePerSec = 20, burst = 100, clock = systemClock } = options;
   expectNumber('ratePerSec', ratePerSec, Number.MIN_VALUE);
   expectInteger('burst', burst, 1);
@@ -49,13 +69,10 @@ function validated(options: RateLimitOptions) {
 
 /** A bucket for one owner, such as one WebSocket connection. */
 export function createTokenBucket(options: RateLimitOptions = {}): TokenBucket {
-  const { ratePerMs, burst, clock } = validated(options);
-  const state: BucketState = { tokens: burst, at: clock.now() };
+  const rule = bucketRule(options);
+  const state = fullBucket(rule);
   return {
-    take() {
-      refill(state, clock.now(), ratePerMs, burst);
-      return takeFrom(state, ratePerMs);
-    },
+    take: () => takeToken(state, rule),
   };
 }
 
@@ -77,7 +94,7 @@ export interface KeyedRateLimit {
 }
 
 export function createKeyedRateLimit(options: KeyedRateLimitOptions = {}): KeyedRateLimit {
-  const { ratePerMs, burst, clock } = validated(options);
+  const { ratePerMs, burst, clock } = bucketRule(options);
   const { maxKeys = 100_000 } = options;
   expectInteger('maxKeys', maxKeys, 1);
   const buckets = new Map<string, BucketState>();

@@ -7,7 +7,7 @@ import {
 } from 'graphql';
 import { toError } from '../core/errors.js';
 import type { ReceiverSink } from '../core/receiver.js';
-import { getDirectDelivery, type DirectDelivery } from './direct-delivery.js';
+import { takeDirectDelivery, type DirectDelivery } from './direct-delivery.js';
 
 export type SubscribeResult = AsyncIterableIterator<ExecutionResult> | ExecutionResult;
 
@@ -36,8 +36,8 @@ export function createSharedSubscribe(): (args: ExecutionArgs) => Promise<Subscr
     const stream = await createSourceEventStream(args);
     if (!isAsyncIterable(stream)) return stream;
     const iterator = new SharedResultIterator(stream[Symbol.asyncIterator](), shared, args);
-    const deliver = getDirectDelivery(args.contextValue);
-    if (deliver !== undefined && hasSink(stream)) iterator.deliverDirectly(stream, deliver);
+    const delivery = takeDirectDelivery(args.contextValue);
+    if (delivery !== undefined && hasSink(stream)) iterator.deliverDirectly(stream, delivery);
     return iterator;
   };
 }
@@ -86,28 +86,33 @@ class SharedResultIterator implements AsyncIterableIterator<ExecutionResult> {
   readonly #source: AsyncIterator<unknown>;
   readonly #shared: SharedExecutions;
   readonly #args: ExecutionArgs;
-  readonly #key: string;
+  /** Made at the first poke: an idle subscription does without. */
+  #key: string | undefined;
 
   constructor(source: AsyncIterator<unknown>, shared: SharedExecutions, args: ExecutionArgs) {
     this.#source = source;
     this.#shared = shared;
     this.#args = args;
-    this.#key = shared.selectionKey(args);
   }
 
-  /** Sends each poke's result through `deliver` while it takes them; the rest come through `next`. */
-  deliverDirectly(stream: Sinkable, deliver: DirectDelivery): void {
+  /** Sends each poke's result through `delivery` while it takes them; the rest come through `next`. */
+  deliverDirectly(stream: Sinkable, delivery: DirectDelivery): void {
     stream.setSink((event) => {
-      const result = this.#shared.run(this.#args, this.#key, event);
+      const result = this.#run(event);
       // An async or failed execution takes the iterator, and with it the server's error handling.
-      return !isPromiseLike(result) && result.errors === undefined && deliver(result);
+      return !isPromiseLike(result) && result.errors === undefined && delivery.send(result);
     });
+  }
+
+  #run(event: unknown): MaybeResult {
+    this.#key ??= this.#shared.selectionKey(this.#args);
+    return this.#shared.run(this.#args, this.#key, event);
   }
 
   next(): Promise<IteratorResult<ExecutionResult, undefined>> {
     return this.#source.next().then((item) => {
       if (item.done === true) return done;
-      const result = this.#shared.run(this.#args, this.#key, item.value);
+      const result = this.#run(item.value);
       return isPromiseLike(result)
         ? result.then((value) => ({ value, done: false }))
         : { value: result, done: false };

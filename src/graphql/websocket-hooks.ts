@@ -1,6 +1,6 @@
-import { GraphQLError, type DocumentNode, type ExecutionArgs } from 'graphql';
+import type { Duplex } from 'node:stream';
+import { GraphQLError, type DocumentNode, type ExecutionArgs, type ExecutionResult } from 'graphql';
 import type { ServerOptions } from 'graphql-ws';
-import type { WebSocket } from 'ws';
 import type { Logger } from '../transport/logger.js';
 import { createResultSerializer, setDirectDelivery, type DirectDelivery } from './direct-delivery.js';
 import type { WsExtra } from './graphql-ws-server.js';
@@ -38,9 +38,12 @@ export function authenticateConnection(deps: {
 }): Hook<'onConnect'> {
   const { authenticate, logger, rateLimit, expiry } = deps;
   return async (ctx) => {
+    const authorization = ctx.connectionParams?.['authorization'];
+    // graphql-ws keeps the payload for the connection's life; the token is needed only here.
+    (ctx as { connectionParams?: unknown }).connectionParams = undefined;
     let principal: ConnectionPrincipal;
     try {
-      principal = await authenticate(ctx.connectionParams?.['authorization']);
+      principal = await authenticate(authorization);
     } catch (error) {
       logger.debug({ err: error }, 'websocket authentication failed');
       return false; // graphql-ws closes with 4403 Forbidden
@@ -68,6 +71,8 @@ export function prepareOperation(deps: {
   readonly directSend: DirectSend;
 }): Hook<'onSubscribe'> {
   const { yoga, maxSubscriptionsPerConnection, directSend } = deps;
+  // Envelop hands out the same `execute` and `subscribe` every time: one root for them all.
+  let root: Enveloped | undefined;
   return async (ctx, id, params) => {
     const refused = ctx.extra.admission?.admit();
     if (refused !== undefined) return [refused];
@@ -95,13 +100,14 @@ export function prepareOperation(deps: {
     if (errors.length > 0) return errors;
     const contextValue = (await contextFactory()) as object;
     setDirectDelivery(contextValue, directSend(ctx, id));
+    if (root?.execute !== execute || root.subscribe !== subscribe) root = { execute, subscribe };
     const args: ExecutionArgs = {
       schema,
       document,
       operationName: params.operationName ?? null,
       variableValues: params.variables ?? null,
       contextValue,
-      rootValue: { execute, subscribe } satisfies Enveloped,
+      rootValue: root,
     };
     return args;
   };
@@ -125,10 +131,19 @@ export function closeSlowClient(maxBufferedBytes: number, logger: Logger): Hook<
  */
 const directBufferedBytes = 65_536;
 
-type DirectSend = (
-  ctx: { readonly subscriptions: Record<string, unknown>; readonly extra: { readonly socket: WebSocket } },
-  id: string,
-) => DirectDelivery;
+/** What a direct send needs of graphql-ws's context: the socket and its subscriptions. */
+interface SocketContext {
+  readonly subscriptions: Record<string, unknown>;
+  readonly extra: WsExtra;
+}
+
+type DirectSend = (ctx: SocketContext, id: string) => DirectDelivery;
+
+/** What every direct send of one server shares. */
+interface FrameWriter {
+  readonly serialize: (result: ExecutionResult) => string;
+  readonly hold: (stream: Duplex) => void;
+}
 
 /**
  * graphql-ws's `next` frame for subscription `id`, written at once: the
@@ -136,17 +151,32 @@ type DirectSend = (
  * concatenation, and nothing is awaited per subscriber. `hold` batches the
  * frames of one fan-out into one write.
  */
-export function createDirectSend(hold: (socket: WebSocket) => void): DirectSend {
-  const serialize = createResultSerializer();
-  return (ctx, id) => {
-    const prefix = `{"id":${JSON.stringify(id)},"type":"next","payload":`;
-    return (result) => {
-      const socket = ctx.extra.socket;
-      if (socket.readyState !== socket.OPEN || socket.bufferedAmount > directBufferedBytes) return false;
-      if (!(id in ctx.subscriptions)) return false;
-      hold(socket);
-      socket.send(`${prefix}${serialize(result)}}`);
-      return true;
-    };
-  };
+export function createDirectSend(hold: (stream: Duplex) => void): DirectSend {
+  const writer: FrameWriter = { serialize: createResultSerializer(), hold };
+  return (ctx, id) => new DirectSender(writer, ctx, id);
+}
+
+/** One subscription's direct send: an object, not a closure, as one lives as long as its subscription. */
+class DirectSender implements DirectDelivery {
+  readonly #writer: FrameWriter;
+  readonly #ctx: SocketContext;
+  readonly #id: string;
+  /** The frame up to its payload, made at the first send: an idle subscription does without. */
+  #prefix: string | undefined;
+
+  constructor(writer: FrameWriter, ctx: SocketContext, id: string) {
+    this.#writer = writer;
+    this.#ctx = ctx;
+    this.#id = id;
+  }
+
+  send(result: ExecutionResult): boolean {
+    const { socket, stream } = this.#ctx.extra;
+    if (socket.readyState !== socket.OPEN || socket.bufferedAmount > directBufferedBytes) return false;
+    if (!(this.#id in this.#ctx.subscriptions)) return false;
+    this.#prefix ??= `{"id":${JSON.stringify(this.#id)},"type":"next","payload":`;
+    this.#writer.hold(stream);
+    socket.send(`${this.#prefix}${this.#writer.serialize(result)}}`);
+    return true;
+  }
 }

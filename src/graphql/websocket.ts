@@ -1,7 +1,7 @@
 import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { DocumentNode, ExecutionArgs, GraphQLError, GraphQLSchema } from 'graphql';
-import { WebSocketServer, type WebSocket } from 'ws';
+import { WebSocketServer } from 'ws';
 import type { Logger } from '../transport/logger.js';
 import type { ConnectionPrincipal } from './principal.js';
 import { serveGraphQLWs } from './graphql-ws-server.js';
@@ -116,7 +116,7 @@ export function attachWebSocket(
   const wss = new WebSocketServer({ noServer: true, maxPayload: maxPayloadBytes });
   const batch = createWriteBatch();
   const expiry = createTokenExpiry();
-  const onUpgrade = upgradeHandler({ wss, path, allowedOrigins, logger, track: batch.track });
+  const onUpgrade = upgradeHandler({ wss, path, allowedOrigins, logger });
   server.on('upgrade', onUpgrade);
   const disposable = serveGraphQLWs<Record<string, unknown> | undefined, ConnectionExtra>(
     {
@@ -163,9 +163,8 @@ function upgradeHandler(deps: {
   readonly path: string;
   readonly allowedOrigins: readonly string[] | undefined;
   readonly logger: Logger;
-  readonly track: (ws: WebSocket, stream: Duplex) => void;
 }): (request: IncomingMessage, socket: Duplex, head: Buffer) => void {
-  const { wss, path, allowedOrigins, logger, track } = deps;
+  const { wss, path, allowedOrigins, logger } = deps;
   const origins = allowedOrigins === undefined ? undefined : new Set(allowedOrigins);
   return (request, socket, head) => {
     const { pathname } = new URL(request.url ?? '/', 'http://localhost');
@@ -180,7 +179,6 @@ function upgradeHandler(deps: {
       return;
     }
     wss.handleUpgrade(request, socket, head, (ws) => {
-      track(ws, socket);
       wss.emit('connection', ws, request);
     });
   };
@@ -192,23 +190,17 @@ function upgradeHandler(deps: {
  * synchronous run is over, so they leave in one write instead of one each.
  */
 function createWriteBatch(): {
-  /** Remembers the stream under `ws`, the one `ws` writes its frames to. */
-  readonly track: (ws: WebSocket, stream: Duplex) => void;
-  readonly hold: (ws: WebSocket) => void;
+  /** Corks `stream`, the one a socket writes its frames to, until the current run is over. */
+  readonly hold: (stream: Duplex) => void;
 } {
-  const streams = new WeakMap<WebSocket, Duplex>();
   const held = new Set<Duplex>();
   const release = (): void => {
     for (const stream of held) stream.uncork();
     held.clear();
   };
   return {
-    track(ws, stream) {
-      streams.set(ws, stream);
-    },
-    hold(ws) {
-      const stream = streams.get(ws);
-      if (stream === undefined || held.has(stream)) return;
+    hold(stream) {
+      if (held.has(stream)) return;
       if (held.size === 0) queueMicrotask(release);
       stream.cork();
       held.add(stream);

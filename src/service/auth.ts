@@ -221,6 +221,9 @@ function isCompanyList(value: unknown): value is readonly string[] {
   return Array.isArray(value) && value.every((company) => typeof company === 'string' && company !== '');
 }
 
+/** The companies of every token that lists none (an admin's, say): one set, not an empty table per connection. */
+const noCompanies: ReadonlySet<string> = new Set();
+
 function toPrincipal(payload: JWTPayload): Principal {
   const { sub, exp } = payload;
   const companies: unknown = payload['companies'];
@@ -237,9 +240,12 @@ function toPrincipal(payload: JWTPayload): Principal {
   if (admin !== undefined && typeof admin !== 'boolean') {
     throw new AuthenticationError('invalid_claims', 'the token\'s "admin" claim must be a boolean');
   }
-  const principal = { sub, companies: new Set(companies), admin: admin === true };
+  const set = companies.length === 0 ? noCompanies : new Set(companies);
+  // One literal per shape, not a spread: a field added to a copy costs each principal a property array.
   // jose has checked that `exp`, when present, is a number in the future.
-  return exp === undefined ? principal : { ...principal, expiresAt: exp * 1_000 };
+  return exp === undefined
+    ? { sub, companies: set, admin: admin === true }
+    : { sub, companies: set, admin: admin === true, expiresAt: exp * 1_000 };
 }
 
 function toAuthenticationError(thrown: unknown, pinned: string): Error {

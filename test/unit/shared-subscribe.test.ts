@@ -103,7 +103,7 @@ describe('createSharedSubscribe', () => {
     const iterators = await Promise.all(
       delivered.map(async (sent) => {
         const contextValue = {};
-        setDirectDelivery(contextValue, (result) => accept && sent.push(result) > 0);
+        setDirectDelivery(contextValue, { send: (result) => accept && sent.push(result) > 0 });
         return (await subscribe({
           schema,
           document,
