@@ -53,10 +53,10 @@ const recordPage = `
 
 describe('the demo page in Chromium', () => {
   const exchange = uniqueName('pokegate.e2e.demo');
-  let database: Awaited<ReturnType<typeof createDatabase>>;
-  let admin: Admin;
-  let service: ServiceProcess;
-  let browser: Browser;
+  let database: Awaited<ReturnType<typeof createDatabase>> | undefined;
+  let admin: Admin | undefined;
+  let service: ServiceProcess | undefined;
+  let browser: Browser | undefined;
   const contexts: BrowserContext[] = [];
 
   beforeAll(async () => {
@@ -83,19 +83,26 @@ describe('the demo page in Chromium', () => {
     });
   }, 120_000);
 
+  // Whatever failed in beforeAll (a browser that would not launch), the service,
+  // the broker's queues and the database are still cleaned up.
   afterAll(async () => {
-    for (const context of contexts) await context.close();
-    await browser.close();
-    const exit = await service.stop();
-    killAll();
-    expect(exit.code).toBe(0);
-    await admin.deleteQueues(projectorQueues(`${exchange}.orders-projector`));
-    await admin.deleteExchange(exchange);
-    await admin.close();
-    await database.drop();
+    try {
+      for (const context of contexts) await context.close();
+      await browser?.close();
+      const exit = await service?.stop();
+      killAll();
+      if (exit !== undefined) expect(exit.code).toBe(0);
+    } finally {
+      await admin?.deleteQueues(projectorQueues(`${exchange}.orders-projector`));
+      await admin?.deleteExchange(exchange);
+      await admin?.close();
+      await database?.drop();
+    }
   }, 60_000);
 
   async function openDemo(companyId: string): Promise<DemoPage> {
+    if (browser === undefined || service === undefined)
+      throw new Error('beforeAll did not start the browser');
     const context = await browser.newContext({ viewport: { width: 1100, height: 700 } });
     contexts.push(context);
     const page = await context.newPage();
