@@ -20,6 +20,9 @@ export interface WsExtra {
   readonly stream: Duplex;
 }
 
+/** About how often the heartbeat pings its next slice of sockets. */
+const heartbeatSliceMs = 250;
+
 /** A close reason within the protocol's 123 bytes. */
 function fitReason(reason: string): string {
   return Buffer.byteLength(reason) > 123 ? 'Internal server error' : reason;
@@ -148,13 +151,24 @@ export function serveGraphQLWs<
     adapter.closed = server.opened(adapter, extra as WsExtra & Partial<E>);
   });
   // One timer for every socket, not one each: a peer that has not answered
-  // the previous ping by the next tick is gone.
+  // its previous ping by its next one is gone. Each tick pings a slice of the
+  // sockets, so that every one is pinged about once per `keepAliveMs`: a
+  // sweep of thousands at once would hold the event loop for tens of ms.
   const unanswered = new WeakSet<WebSocket>();
   function answered(this: WebSocket): void {
     unanswered.delete(this);
   }
+  const slices = Math.max(1, Math.round(keepAliveMs / heartbeatSliceMs));
+  let sweep: Iterator<WebSocket> | undefined;
   const heartbeat = setInterval(() => {
-    for (const client of wss.clients) {
+    for (let left = Math.ceil(wss.clients.size / slices); left > 0; left--) {
+      sweep ??= wss.clients.values();
+      const next = sweep.next();
+      if (next.done === true) {
+        sweep = undefined;
+        return;
+      }
+      const client = next.value;
       if (client.readyState !== client.OPEN) continue;
       if (unanswered.has(client)) {
         client.terminate();
@@ -163,7 +177,7 @@ export function serveGraphQLWs<
       unanswered.add(client);
       client.ping();
     }
-  }, keepAliveMs);
+  }, keepAliveMs / slices);
   return {
     async dispose() {
       clearInterval(heartbeat);
