@@ -64,12 +64,22 @@ export function createMemoryLedger(): OrderLedger {
 
 /** Shared by replicas: a row per order, locked while its next event is published. */
 export async function createSqlLedger(client: SqlClient): Promise<OrderLedger> {
-  await client.query(`CREATE TABLE IF NOT EXISTS order_ledger (
-    id text PRIMARY KEY,
-    company_id text NOT NULL,
-    version integer NOT NULL,
-    removed boolean NOT NULL DEFAULT false
-  )`);
+  try {
+    await client.transaction(async (query) => {
+      // Two replicas starting at once can both fail `CREATE … IF NOT EXISTS` on
+      // the catalog's unique index; the lock lets one create, then the other see it.
+      await query('SELECT pg_advisory_xact_lock(hashtext($1))', ['pokegate.order_ledger']);
+      await query(`CREATE TABLE IF NOT EXISTS order_ledger (
+        id text PRIMARY KEY,
+        company_id text NOT NULL,
+        version integer NOT NULL,
+        removed boolean NOT NULL DEFAULT false
+      )`);
+    });
+  } catch (error) {
+    await client.close().catch(() => undefined);
+    throw error;
+  }
   return {
     next(orderId, change, publish) {
       return client.transaction(async (query) => {
