@@ -1,6 +1,7 @@
 import type { Duplex } from 'node:stream';
 import { GraphQLError, type DocumentNode, type ExecutionArgs, type ExecutionResult } from 'graphql';
 import type { ServerOptions } from 'graphql-ws';
+import { createLogThrottle } from '../transport/log-throttle.js';
 import type { Logger } from '../transport/logger.js';
 import { createResultSerializer, setDirectDelivery, type DirectDelivery } from './direct-delivery.js';
 import type { WsExtra } from './graphql-ws-server.js';
@@ -113,14 +114,19 @@ export function prepareOperation(deps: {
   };
 }
 
-/** `onNext`: a stalled client past `maxBufferedBytes` is closed with 1008 instead of growing the server's memory. */
+/**
+ * `onNext`: a stalled client past `maxBufferedBytes` is closed with 1008
+ * instead of growing the server's memory. Many stalled at once are one log
+ * line, then one summary per interval.
+ */
 export function closeSlowClient(maxBufferedBytes: number, logger: Logger): Hook<'onNext'> {
+  const closing = createLogThrottle({ logger });
   return (ctx) => {
     const socket = ctx.extra.socket;
-    if (socket.bufferedAmount > maxBufferedBytes) {
-      logger.warn({ bufferedBytes: socket.bufferedAmount }, 'websocket client too slow, closing');
-      socket.close(1008, 'Client too slow');
-    }
+    // Already closing: its further pokes change nothing.
+    if (socket.readyState !== socket.OPEN || socket.bufferedAmount <= maxBufferedBytes) return;
+    closing.warn('too slow', { bufferedBytes: socket.bufferedAmount }, 'websocket client too slow, closing');
+    socket.close(1008, 'Client too slow');
   };
 }
 
