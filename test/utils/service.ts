@@ -20,6 +20,11 @@ export interface ServiceProcess {
 }
 
 const running = new Set<ChildProcess>();
+// A test file whose cleanup never ran (a failed beforeAll) leaves no service
+// behind when its worker exits: an orphan would go on declaring its queues.
+process.once('exit', () => {
+  killAll();
+});
 
 export interface StartServiceOptions {
   /** @default 60000 */
