@@ -19,16 +19,12 @@ export interface AckBatchOptions {
   readonly gate: GateLoad | undefined;
   /** Submissions waiting in the gate at or above which acknowledgements wait for it to drain. */
   readonly highWaterMark: number;
-  /** How long an acknowledgement may wait for others to share its frame. */
-  readonly delayMs: number;
-  /** Deliveries at which the acknowledgement goes at the end of the turn, without waiting `delayMs`. */
-  readonly maxPending: number;
 }
 
 /**
  * Acknowledges a channel's deliveries in groups: one `multiple` ack up to the
- * newest delivery dispatched, `delayMs` after the first of the group, or at
- * the end of the turn once `maxPending` are waiting (every earlier delivery
+ * newest delivery dispatched, `ackDelayMs` after the first of the group, or
+ * at the end of the turn once `ackGroup` are waiting (every earlier delivery
  * on the channel was dispatched before it). At a low rate this is one frame
  * for several events instead of one each; the broker keeps sending meanwhile,
  * up to the prefetch. While the gate holds `highWaterMark` or more waiting
@@ -39,8 +35,6 @@ export interface AckBatchOptions {
 export class AckBatch {
   readonly #gate: GateLoad | undefined;
   readonly #highWaterMark: number;
-  readonly #delayMs: number;
-  readonly #maxPending: number;
   /** Aborted by `close`: ends a wait for the gate. */
   readonly #closed = new AbortController();
   /** The channel of `#newest`; a delivery on another one drops what was pending here. */
@@ -56,8 +50,6 @@ export class AckBatch {
   constructor(options: AckBatchOptions) {
     this.#gate = options.gate;
     this.#highWaterMark = options.highWaterMark;
-    this.#delayMs = options.delayMs;
-    this.#maxPending = options.maxPending;
   }
 
   /** `message` was dispatched (its submissions made): it is acknowledged with its group. */
@@ -67,12 +59,12 @@ export class AckBatch {
     this.#newest = message;
     this.#pending++;
     if (this.#closed.signal.aborted || this.#waitingForGate || this.#immediate !== undefined) return;
-    if (this.#pending >= this.#maxPending) {
+    if (this.#pending >= ackGroup) {
       clearTimeout(this.#timer);
       this.#timer = undefined;
       this.#immediate = setImmediate(this.#flush);
     } else {
-      this.#timer ??= setTimeout(this.#flush, this.#delayMs);
+      this.#timer ??= setTimeout(this.#flush, ackDelayMs);
     }
   }
 

@@ -6,7 +6,7 @@ import type {
   TransientConsumer,
   TransientConsumerOptions,
 } from '../transport/transient-consumer.js';
-import { AckBatch, ackDelayMs, ackGroup, type GateLoad } from './ack-batch.js';
+import { AckBatch, type GateLoad } from './ack-batch.js';
 import { ManagedConnection, type AmqpConnectionOptions } from './connection.js';
 
 export interface AmqpTransientConsumerOptions<E> extends TransientConsumerOptions<E>, AmqpConnectionOptions {
@@ -68,12 +68,7 @@ class AmqpTransientConsumer<E> implements TransientConsumer {
     this.#prefetch = expectInteger('prefetch', prefetch, 1);
     if (gate !== undefined)
       expectFunction('gate.queuedBelow', (gate as Partial<GateLoad> | null)?.queuedBelow);
-    this.#acks = new AckBatch({
-      gate,
-      highWaterMark: expectInteger('highWaterMark', highWaterMark, 1),
-      delayMs: ackDelayMs,
-      maxPending: ackGroup,
-    });
+    this.#acks = new AckBatch({ gate, highWaterMark: expectInteger('highWaterMark', highWaterMark, 1) });
     this.#dispatcher = createDispatcher(options, 'transient-consumer');
     this.#connection = new ManagedConnection(options, {
       component: 'transient-consumer',

@@ -26,23 +26,20 @@ export function createBatchWindow<T>(
   project: (batch: T[]) => Promise<void>,
 ): BatchWindow<T> {
   let waiting: Waiting<T>[] = [];
-  /** Whether `waiting` holds more than one tenant: only then is there a turn to take. */
-  let tenants = new Set<string>();
   /** The loop taking batches; undefined when idle. */
   let running: Promise<void> | undefined;
 
   function take(): T[] {
-    if (waiting.length <= maxBatchSize || tenants.size <= 1) {
-      const batch = waiting.splice(0, maxBatchSize);
-      if (waiting.length === 0) tenants = new Set();
-      return batch.map((entry) => entry.item);
-    }
+    const inOrder = (): T[] => waiting.splice(0, maxBatchSize).map((entry) => entry.item);
+    if (waiting.length <= maxBatchSize) return inOrder();
     const lanes = new Map<string, Waiting<T>[]>();
     for (const entry of waiting) {
       const lane = lanes.get(entry.tenant);
       if (lane === undefined) lanes.set(entry.tenant, [entry]);
       else lane.push(entry);
     }
+    // One tenant: its turn is the whole batch.
+    if (lanes.size === 1) return inOrder();
     const taken = new Set<Waiting<T>>();
     for (let turn = 0; taken.size < maxBatchSize; turn++) {
       const before = taken.size;
@@ -54,7 +51,6 @@ export function createBatchWindow<T>(
     }
     const batch = waiting.filter((entry) => taken.has(entry)).map((entry) => entry.item);
     waiting = waiting.filter((entry) => !taken.has(entry));
-    tenants = new Set(waiting.map((entry) => entry.tenant));
     return batch;
   }
 
@@ -72,13 +68,9 @@ export function createBatchWindow<T>(
   return {
     add(item, tenant = '') {
       waiting.push({ item, tenant });
-      tenants.add(tenant);
       running ??= loop();
     },
     idle: () => running ?? Promise.resolve(),
-    clear: () => {
-      tenants = new Set();
-      return waiting.splice(0).map((entry) => entry.item);
-    },
+    clear: () => waiting.splice(0).map((entry) => entry.item),
   };
 }

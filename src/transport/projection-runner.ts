@@ -44,8 +44,6 @@ export interface ProjectionRunner {
   readonly retryDelays: readonly number[];
   readonly logger: Logger;
   readonly observer: SafeTransportObserver;
-  /** Whether batches take events from every tenant in turns (`tenantOf` was given). */
-  readonly fair: boolean;
   /**
    * The delivery's tenant, for a fair batch window: its event parsed once,
    * on arrival, and kept for `run`. A malformed one is the tenant `''`.
@@ -177,7 +175,6 @@ export function createProjectionRunner<E extends TypedEvent>(
     retryDelays: [...new Set(delays)],
     logger,
     observer,
-    fair: tenantOf !== undefined,
     tenantOf(delivery) {
       if (tenantOf === undefined) return '';
       const parsed = parseBody(delivery.body);
