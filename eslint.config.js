@@ -2,6 +2,43 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+// The library's layers, from the bottom up: each folder may import only the folders named for it
+// (import cycles, type-only ones included, are refused by `.dependency-cruiser.cjs`).
+// `common` (logger, errors, validation, abort, backoff, clock) and `core` (registry, gate,
+// observer) import nothing of the library above them; the adapters build on `transport` and
+// `core`, and never import each other.
+const layers = {
+  common: [],
+  core: ['common'],
+  transport: ['common', 'core'],
+  client: ['common', 'core'],
+  amqp: ['common', 'core', 'transport'],
+  bus: ['common', 'core', 'transport'],
+  graphql: ['common', 'core'],
+  postgres: ['common', 'core'],
+  metrics: ['common', 'core', 'transport'],
+};
+const folders = Object.keys(layers);
+const layerRules = Object.entries(layers).map(([layer, allowed]) => {
+  const forbidden = folders.filter((folder) => folder !== layer && !allowed.includes(folder));
+  return {
+    files: [`src/${layer}/**/*.ts`],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: `^(\\.\\./)+(${[...forbidden, 'service', 'examples'].join('|')})(/|$)|^(\\.\\./)+index\\.js$`,
+              message: `\`src/${layer}\` may import only ${allowed.length === 0 ? 'itself' : allowed.map((folder) => `\`src/${folder}\``).join(', ')}: see the layers in eslint.config.js.`,
+            },
+          ],
+        },
+      ],
+    },
+  };
+});
+
 export default tseslint.config(
   { ignores: ['dist/', 'build/', 'coverage/', 'node_modules/', 'src/service/generated/', 'test/artifacts/'] },
   js.configs.recommended,
@@ -48,23 +85,7 @@ export default tseslint.config(
       ],
     },
   },
-  {
-    // The library never reaches into a service that uses it.
-    files: ['src/**/*.ts'],
-    ignores: ['src/service/**', 'src/examples/**'],
-    rules: {
-      '@typescript-eslint/no-restricted-imports': [
-        'error',
-        {
-          patterns: [
-            {
-              regex: '(^|/)(service|examples)(/|$)',
-              message: 'The library must not import a service that uses it.',
-            },
-          ],
-        },
-      ],
-    },
-  },
+  // The library never reaches into a service that uses it, and each layer imports only those below it.
+  ...layerRules,
   { files: ['**/*.js'], ...tseslint.configs.disableTypeChecked },
 );

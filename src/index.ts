@@ -27,9 +27,9 @@ export type {
   ProducerContext,
   SubmitResult,
 } from './core/gate.js';
-export type { BackoffOptions } from './core/backoff.js';
-export { systemClock } from './core/clock.js';
-export type { Clock } from './core/clock.js';
+export type { BackoffOptions } from './common/backoff.js';
+export { systemClock } from './common/clock.js';
+export type { Clock } from './common/clock.js';
 export { combineObservers, guardHook, toSafeObserver } from './core/observer.js';
 export type {
   Observer,
@@ -56,7 +56,7 @@ export {
   DisposedError,
   toError,
   reasonOf,
-} from './core/errors.js';
+} from './common/errors.js';
 
 // --- Events at the edge, mappers, and the transport interfaces every adapter implements ---
 export { createEventParser } from './transport/event-parser.js';
@@ -109,15 +109,15 @@ export type {
   ConsumingEvent,
   ProjectedEvent,
 } from './transport/transport-observer.js';
-export { silentLogger } from './transport/logger.js';
-export type { Logger, LogFn } from './transport/logger.js';
-export { createLogThrottle } from './transport/log-throttle.js';
-export type { LogThrottle, LogThrottleOptions } from './transport/log-throttle.js';
+export { silentLogger } from './common/logger.js';
+export type { Logger, LogFn } from './common/logger.js';
+export { createLogThrottle } from './common/log-throttle.js';
+export type { LogThrottle, LogThrottleOptions } from './common/log-throttle.js';
 
 // --- Helpers with the library's conventions, for adapters and services built on it ---
-export { abortable, abortReason } from './transport/abort.js';
-export { expectInteger, expectNumber } from './core/validate.js';
-export { unreferencedClock } from './core/clock.js';
+export { abortable, abortReason } from './common/abort.js';
+export { expectInteger, expectNumber } from './common/validate.js';
+export { unreferencedClock } from './common/clock.js';
 export {
   TransportClosedError,
   BrokerUnreachableError,

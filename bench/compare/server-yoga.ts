@@ -11,7 +11,7 @@ import { createPubSub, createSchema, createYoga, filter, pipe } from 'graphql-yo
 import { jwtVerify } from 'jose';
 import pg from 'pg';
 import { WebSocketServer, type WebSocket } from 'ws';
-import type { EnvelopedServer } from '../../src/graphql/websocket.js';
+import type { EnvelopedServer } from '../../src/graphql/enveloped-server.js';
 import { serveParent } from './ipc.js';
 import { controlPath, processStats, type ControlMessage, type Poke, type ServerStats } from './workload.js';
 

@@ -1,11 +1,11 @@
 import { connect, type Channel, type ChannelModel, type RecoveringChannelModel } from 'amqplib';
-import { expectCount, expectInteger, expectNumber, expectString } from '../core/validate.js';
-import { backoffSettings, type BackoffOptions } from '../core/backoff.js';
-import { abortable } from '../transport/abort.js';
-import { defaultReconnectBackoff } from '../transport/reconnect-backoff.js';
+import { expectCount, expectInteger, expectNumber, expectString } from '../common/validate.js';
+import { backoffSettings, type BackoffOptions } from '../common/backoff.js';
+import { abortable } from '../common/abort.js';
+import { defaultReconnectBackoff } from '../common/reconnect-backoff.js';
 import { BrokerUnreachableError, TransportClosedError } from '../transport/errors.js';
-import { reasonOf } from '../core/errors.js';
-import { silentLogger, type Logger } from '../transport/logger.js';
+import { reasonOf } from '../common/errors.js';
+import { silentLogger, type Logger } from '../common/logger.js';
 
 /**
  * How amqplib's connection recovery waits between two attempts: the library's

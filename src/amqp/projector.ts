@@ -1,8 +1,8 @@
 import type { ChannelModel, ConfirmChannel, ConsumeMessage, MessageProperties, Options } from 'amqplib';
-import { abortable } from '../transport/abort.js';
-import { reasonOf, toError } from '../core/errors.js';
+import { abortable } from '../common/abort.js';
+import { reasonOf, toError } from '../common/errors.js';
 import { TransportClosedError } from '../transport/errors.js';
-import { createLogThrottle, type LogThrottle } from '../transport/log-throttle.js';
+import { createLogThrottle, type LogThrottle } from '../common/log-throttle.js';
 import { createBatchWindow, type BatchWindow } from '../transport/batch-window.js';
 import {
   createProjectionRunner,
@@ -17,7 +17,7 @@ import type {
   TypedEvent,
 } from '../transport/projector.js';
 import type { StartOptions } from '../transport/transient-consumer.js';
-import { expectShortString } from '../core/validate.js';
+import { expectShortString } from '../common/validate.js';
 import { AckPrefix } from './ack-prefix.js';
 import { ManagedConnection, type AmqpConnectionOptions } from './connection.js';
 

@@ -1,7 +1,7 @@
 import type { ChannelModel, ConfirmChannel, Options } from 'amqplib';
-import { toError } from '../core/errors.js';
-import { expectFunction, expectInteger, expectShortString } from '../core/validate.js';
-import { abortable, abortReason } from '../transport/abort.js';
+import { toError } from '../common/errors.js';
+import { expectFunction, expectInteger, expectShortString } from '../common/validate.js';
+import { abortable, abortReason } from '../common/abort.js';
 import { PublisherBufferFullError, PublishNackedError, TransportClosedError } from '../transport/errors.js';
 import type {
   Publisher,

@@ -1,5 +1,5 @@
 import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
-import { expectFunction, expectInteger, expectShortString } from '../core/validate.js';
+import { expectFunction, expectInteger, expectShortString } from '../common/validate.js';
 import { createDispatcher, type Dispatcher } from '../transport/dispatcher.js';
 import type {
   StartOptions,

@@ -1,9 +1,9 @@
-import { toError } from '../core/errors.js';
-import { expectFunction, expectInteger, expectShortString } from '../core/validate.js';
-import { abortReason } from '../transport/abort.js';
+import { toError } from '../common/errors.js';
+import { expectFunction, expectInteger, expectShortString } from '../common/validate.js';
+import { abortReason } from '../common/abort.js';
 import { createDispatcher, type Dispatcher } from '../transport/dispatcher.js';
 import { TransportClosedError } from '../transport/errors.js';
-import { silentLogger, type Logger } from '../transport/logger.js';
+import { silentLogger, type Logger } from '../common/logger.js';
 import type { DeadLetter, Projector, ProjectorOptions, TypedEvent } from '../transport/projector.js';
 import type { Publisher, PublisherOptions, PublishOptions } from '../transport/publisher.js';
 import { createTopicMatcher, type TopicMatcher } from '../transport/topic.js';

@@ -1,7 +1,7 @@
-import { abortable } from '../transport/abort.js';
+import { abortable } from '../common/abort.js';
 import { createBatchWindow, type BatchWindow } from '../transport/batch-window.js';
 import { TransportClosedError } from '../transport/errors.js';
-import { createLogThrottle, type LogThrottle } from '../transport/log-throttle.js';
+import { createLogThrottle, type LogThrottle } from '../common/log-throttle.js';
 import {
   createProjectionRunner,
   type Delivery,

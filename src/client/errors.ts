@@ -1,5 +1,5 @@
 import type { GraphQLFormattedError } from 'graphql';
-import { PokegateError } from '../core/errors.js';
+import { PokegateError } from '../common/errors.js';
 
 /** How a WebSocket connection ended: its close code and reason. */
 export interface CloseInfo {

@@ -1,5 +1,5 @@
-import type { BackoffOptions } from '../core/backoff.js';
-import type { Clock } from '../core/clock.js';
+import type { BackoffOptions } from '../common/backoff.js';
+import type { Clock } from '../common/clock.js';
 import type { OperationVariables, TypedDocumentNode } from './document.js';
 import type { CloseInfo } from './errors.js';
 import type { LiveQuery, LiveQueryOptions } from './live-query-options.js';

@@ -1,8 +1,8 @@
-import { createBackoff, type Backoff } from '../core/backoff.js';
-import { systemClock, type Clock } from '../core/clock.js';
-import { DisposedError, toError } from '../core/errors.js';
+import { createBackoff, type Backoff } from '../common/backoff.js';
+import { systemClock, type Clock } from '../common/clock.js';
+import { DisposedError, toError } from '../common/errors.js';
 import { guardHook } from '../core/observer.js';
-import { expectInteger } from '../core/validate.js';
+import { expectInteger } from '../common/validate.js';
 import { operationLabel, toPayload, type OperationVariables, type TypedDocumentNode } from './document.js';
 import { ConnectionFailedError, OperationError, type CloseInfo } from './errors.js';
 import {

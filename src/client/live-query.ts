@@ -1,6 +1,6 @@
-import { toError } from '../core/errors.js';
+import { toError } from '../common/errors.js';
 import { guardHook } from '../core/observer.js';
-import { expectInteger } from '../core/validate.js';
+import { expectInteger } from '../common/validate.js';
 import { operationLabel, toPayload, type OperationVariables } from './document.js';
 import {
   LiveQueryEngine,

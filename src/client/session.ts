@@ -1,6 +1,6 @@
 import type { GraphQLFormattedError } from 'graphql';
 import { createClient, type FormattedExecutionResult, type SubscribePayload } from 'graphql-ws/client';
-import { toError } from '../core/errors.js';
+import { toError } from '../common/errors.js';
 import { ConnectionClosedError, type CloseInfo } from './errors.js';
 
 /**

@@ -1,5 +1,5 @@
-import type { Backoff } from './backoff.js';
-import type { Clock } from './clock.js';
+import type { Backoff } from '../common/backoff.js';
+import type { Clock } from '../common/clock.js';
 import type { GateClient } from './gate-types.js';
 import type { Job } from './gate-job.js';
 import { ReportedVersions } from './reported-versions.js';

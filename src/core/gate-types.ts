@@ -1,5 +1,5 @@
-import type { BackoffOptions } from './backoff.js';
-import type { Clock } from './clock.js';
+import type { BackoffOptions } from '../common/backoff.js';
+import type { Clock } from '../common/clock.js';
 import type { Observer, SafeObserver, SkipReason } from './observer.js';
 
 // The gate's public contract: what a submission is, what it yields, and the options.

@@ -1,15 +1,15 @@
 import PQueue from 'p-queue';
-import { createBackoff } from './backoff.js';
+import { createBackoff } from '../common/backoff.js';
 import { CheckSchedule } from './check-schedule.js';
-import { systemClock, type Clock } from './clock.js';
+import { systemClock, type Clock } from '../common/clock.js';
 import { CoalesceSlots } from './coalesce-slots.js';
-import { DisposedError, GateTimeoutError, toError } from './errors.js';
+import { DisposedError, GateTimeoutError, toError } from '../common/errors.js';
 import { FairQueue, type FairQueueOptions } from './fair-queue.js';
 import { createJob, takeOver, type Job, type Phase, type Resolve } from './gate-job.js';
 import type { Gate, GateClient, GateOptions, GateStats, GateTask, SubmitResult } from './gate-types.js';
 import { toSafeObserver, type SafeObserver } from './observer.js';
 import { raceProducer, type Race } from './producer-race.js';
-import { expectCount, expectInteger, expectNumber } from './validate.js';
+import { expectCount, expectInteger, expectNumber } from '../common/validate.js';
 
 // The public contract lives in its own file; importers keep importing it from here.
 export type * from './gate-types.js';

@@ -1,4 +1,4 @@
-import type { Clock } from './clock.js';
+import type { Clock } from '../common/clock.js';
 
 /** How a producer's run ended: its value, its throw, the budget, or an interruption (dispose). */
 export type Race = { readonly value: unknown } | { readonly error: unknown } | 'timeout' | 'interrupted';

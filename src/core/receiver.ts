@@ -1,4 +1,4 @@
-import { toError } from './errors.js';
+import { toError } from '../common/errors.js';
 
 /**
  * One subscriber's end of a registry: an async iterator a graphql-js

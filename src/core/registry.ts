@@ -1,9 +1,9 @@
-import { RegistryDisposedError } from './errors.js';
+import { RegistryDisposedError } from '../common/errors.js';
 import type { Gate, GateClient, Producer, SubmitResult } from './gate.js';
 import { toSafeObserver, type Observer, type SafeObserver } from './observer.js';
 import { ReceiverImpl, type Equals, type Offer, type Receiver } from './receiver.js';
 import { shallowEqual } from './shallow-equal.js';
-import { expectInteger, expectKey, expectNumber } from './validate.js';
+import { expectInteger, expectKey, expectNumber } from '../common/validate.js';
 
 /** The key whose receivers get everything submitted to the registry: the admin view. */
 export const WILDCARD = '*';

@@ -11,7 +11,8 @@
  */
 export { useSharedSubscriptionExecution } from './shared-subscription-plugin.js';
 export { attachWebSocket } from './websocket.js';
-export type { WebSocketOptions, WebSocketDeps, WebSocketEndpoint, EnvelopedServer } from './websocket.js';
+export type { WebSocketOptions, WebSocketDeps, WebSocketEndpoint } from './websocket.js';
+export type { EnvelopedServer } from './enveloped-server.js';
 export type { ConnectionPrincipal } from './principal.js';
 export { createInternalErrors, internalErrorCode } from './internal-errors.js';
 export type { InternalErrors, InternalErrorsOptions } from './internal-errors.js';

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { GraphQLError } from 'graphql';
 import { maskError, type MaskError } from 'graphql-yoga';
-import type { Logger } from '../transport/logger.js';
+import type { Logger } from '../common/logger.js';
 
 /** The `extensions.code` of a masked internal error. */
 export const internalErrorCode = 'INTERNAL_SERVER_ERROR';

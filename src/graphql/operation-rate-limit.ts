@@ -1,6 +1,6 @@
 import { GraphQLError } from 'graphql';
-import type { Clock } from '../core/clock.js';
-import { expectInteger } from '../core/validate.js';
+import type { Clock } from '../common/clock.js';
+import { expectInteger } from '../common/validate.js';
 import type { ConnectionPrincipal } from './principal.js';
 import {
   bucketRule,

@@ -1,5 +1,5 @@
-import { systemClock, type Clock } from '../core/clock.js';
-import { expectInteger, expectNumber } from '../core/validate.js';
+import { systemClock, type Clock } from '../common/clock.js';
+import { expectInteger, expectNumber } from '../common/validate.js';
 
 export interface RateLimitOptions {
   /**

@@ -3,11 +3,11 @@
 // read view shows them before executing, within a budget.
 import { GraphQLError, type ExecutionResult } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import { systemClock, type Clock } from '../core/clock.js';
-import { reasonOf } from '../core/errors.js';
-import { expectInteger } from '../core/validate.js';
+import { systemClock, type Clock } from '../common/clock.js';
+import { reasonOf } from '../common/errors.js';
+import { expectInteger } from '../common/validate.js';
 import { guardHook } from '../core/observer.js';
-import type { ReadAfterEvent, ReadAfterObserver, ReadAfterOutcome } from './read-after-observer.js';
+import type { ReadAfterEvent, ReadAfterObserver, ReadAfterOutcome } from '../core/read-after-observer.js';
 import { createVisibilityWaiters, type VersionTarget, type VisibilityCheck } from './visibility-waiters.js';
 
 export type { VersionTarget, VisibilityCheck };

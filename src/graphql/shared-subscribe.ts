@@ -5,7 +5,7 @@ import {
   type ExecutionArgs,
   type ExecutionResult,
 } from 'graphql';
-import { toError } from '../core/errors.js';
+import { toError } from '../common/errors.js';
 import type { ReceiverSink } from '../core/receiver.js';
 import { takeDirectDelivery, type DirectDelivery } from './direct-delivery.js';
 

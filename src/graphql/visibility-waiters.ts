@@ -1,4 +1,4 @@
-import type { Clock } from '../core/clock.js';
+import type { Clock } from '../common/clock.js';
 
 /** A thing at a version: "order o-1 at version 7 or later". */
 export interface VersionTarget {

@@ -1,14 +1,14 @@
 import type { Duplex } from 'node:stream';
 import { GraphQLError, type DocumentNode, type ExecutionArgs, type ExecutionResult } from 'graphql';
 import type { ServerOptions } from 'graphql-ws';
-import { createLogThrottle } from '../transport/log-throttle.js';
-import type { Logger } from '../transport/logger.js';
+import { createLogThrottle } from '../common/log-throttle.js';
+import type { Logger } from '../common/logger.js';
 import { createResultSerializer, setDirectDelivery, type DirectDelivery } from './direct-delivery.js';
 import type { WsExtra } from './graphql-ws-server.js';
 import type { ConnectionAdmission, OperationRateLimit } from './operation-rate-limit.js';
 import type { ConnectionPrincipal } from './principal.js';
 import type { createTokenExpiry } from './token-expiry.js';
-import type { EnvelopedServer } from './websocket.js';
+import type { EnvelopedServer } from './enveloped-server.js';
 
 // The graphql-ws hooks `attachWebSocket` composes, one per step of a
 // connection's life: authenticate it, prepare each operation, watch its writes.

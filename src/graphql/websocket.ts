@@ -1,8 +1,8 @@
 import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { DocumentNode, ExecutionArgs, GraphQLError, GraphQLSchema } from 'graphql';
+import type { EnvelopedServer } from './enveloped-server.js';
 import { WebSocketServer } from 'ws';
-import type { Logger } from '../transport/logger.js';
+import type { Logger } from '../common/logger.js';
 import type { ConnectionPrincipal } from './principal.js';
 import { serveGraphQLWs } from './graphql-ws-server.js';
 import { createTokenExpiry } from './token-expiry.js';
@@ -57,18 +57,6 @@ export interface WebSocketOptions {
    * @default 12000
    */
   readonly keepAliveMs?: number;
-}
-
-/** What the socket needs of yoga: its envelop, so plugins and context apply to WebSocket operations too. */
-export interface EnvelopedServer {
-  getEnveloped(initialContext: Record<string, unknown>): {
-    readonly schema: GraphQLSchema;
-    readonly execute: (args: ExecutionArgs) => unknown;
-    readonly subscribe: (args: ExecutionArgs) => unknown;
-    readonly contextFactory: () => unknown;
-    readonly parse: (source: string) => DocumentNode;
-    readonly validate: (schema: GraphQLSchema, document: DocumentNode) => readonly GraphQLError[];
-  };
 }
 
 export interface WebSocketDeps {

@@ -1,5 +1,5 @@
 import { Counter, Histogram, type Registry as PromRegistry } from 'prom-client';
-import type { ReadAfterObserver, ReadAfterOutcome } from '../graphql/read-after-observer.js';
+import type { ReadAfterObserver, ReadAfterOutcome } from '../core/read-after-observer.js';
 
 export interface PrometheusReadAfterObserverOptions {
   /** Where the metrics are registered. */

@@ -1,10 +1,10 @@
 import pg from 'pg';
-import { createBackoff, type BackoffOptions } from '../core/backoff.js';
-import { defaultReconnectBackoff } from '../transport/reconnect-backoff.js';
-import { systemClock } from '../core/clock.js';
-import { reasonOf, toError } from '../core/errors.js';
-import { expectInteger } from '../core/validate.js';
-import { silentLogger, type Logger } from '../transport/logger.js';
+import { createBackoff, type BackoffOptions } from '../common/backoff.js';
+import { defaultReconnectBackoff } from '../common/reconnect-backoff.js';
+import { systemClock } from '../common/clock.js';
+import { reasonOf, toError } from '../common/errors.js';
+import { expectInteger } from '../common/validate.js';
+import { silentLogger, type Logger } from '../common/logger.js';
 
 /** One channel's notifications, delivered to a callback while `live`. */
 export interface NotificationListener {

@@ -1,14 +1,14 @@
 import type { EventParser } from './event-parser.js';
-import { createLogThrottle } from './log-throttle.js';
-import { reasonOf } from '../core/errors.js';
-import { silentLogger, type Logger } from './logger.js';
+import { createLogThrottle } from '../common/log-throttle.js';
+import { reasonOf } from '../common/errors.js';
+import { silentLogger, type Logger } from '../common/logger.js';
 import type { Mapper, ResyncTarget, TransientConsumerOptions } from './transient-consumer.js';
 import {
   toSafeTransportObserver,
   type EventOutcome,
   type SafeTransportObserver,
 } from './transport-observer.js';
-import { expectArray, expectFunction, expectKeys } from '../core/validate.js';
+import { expectArray, expectFunction, expectKeys } from '../common/validate.js';
 
 /**
  * The transient consumer's work, the same on the broker and on the bus:

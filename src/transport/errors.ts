@@ -1,4 +1,4 @@
-import { PokegateError } from '../core/errors.js';
+import { PokegateError } from '../common/errors.js';
 
 /** Thrown by `start` and `publish` once the component has been closed. */
 export class TransportClosedError extends PokegateError {

@@ -1,5 +1,5 @@
-import { reasonOf } from '../core/errors.js';
-import { expectInteger } from '../core/validate.js';
+import { reasonOf } from '../common/errors.js';
+import { expectInteger } from '../common/validate.js';
 
 /**
  * The part of a Standard Schema (zod, valibot, arktype, …) the parser needs:

@@ -5,11 +5,11 @@ import {
   expectKeys,
   expectNumber,
   expectShortString,
-} from '../core/validate.js';
-import { abortable } from './abort.js';
+} from '../common/validate.js';
+import { abortable } from '../common/abort.js';
 import type { EventParser, ParseResult } from './event-parser.js';
-import { reasonOf } from '../core/errors.js';
-import { silentLogger, type Logger } from './logger.js';
+import { reasonOf } from '../common/errors.js';
+import { silentLogger, type Logger } from '../common/logger.js';
 import { defaultRetryDelaysMs, type ProjectorOptions, type TypedEvent } from './projector.js';
 import { toSafeTransportObserver, type SafeTransportObserver } from './transport-observer.js';
 

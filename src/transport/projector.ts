@@ -1,5 +1,5 @@
 import type { EventParser } from './event-parser.js';
-import type { Logger } from './logger.js';
+import type { Logger } from '../common/logger.js';
 import type { StartOptions } from './transient-consumer.js';
 import type { TransportObserver } from './transport-observer.js';
 

@@ -1,4 +1,4 @@
-import type { Logger } from './logger.js';
+import type { Logger } from '../common/logger.js';
 import type { StartOptions } from './transient-consumer.js';
 
 /** What every publisher is built from, on the broker or on the in-process bus. */

@@ -1,7 +1,7 @@
 import type { Producer } from '../core/gate.js';
 import type { Addressed, Registry, SubmitOptions } from '../core/registry.js';
 import type { EventParser } from './event-parser.js';
-import type { Logger } from './logger.js';
+import type { Logger } from '../common/logger.js';
 import type { TransportObserver } from './transport-observer.js';
 
 /** One submission an event asks for: the arguments of `registry.submit`, or of `registry.submitAddressed`. */

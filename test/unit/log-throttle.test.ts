@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createLogThrottle } from '../../src/transport/log-throttle.js';
+import { createLogThrottle } from '../../src/common/log-throttle.js';
 import { captureLogs } from '../utils/log-capture.js';
 import { ManualClock } from '../utils/manual-clock.js';
 

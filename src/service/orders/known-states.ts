@@ -1,4 +1,4 @@
-import type { OrderState } from './read-view.js';
+import type { OrderState } from './types.js';
 
 /**
  * The newest state of recently committed orders, as the read view learned it

@@ -20,7 +20,7 @@ import {
   type OrderStatements,
 } from './order-sql.js';
 import { createPgliteClient, createPostgresClient, type SqlClient } from './sql-client.js';
-import type { Order } from './types.js';
+import type { Order, OrderState } from './types.js';
 
 export interface ReadViewOptions {
   /**
@@ -90,10 +90,6 @@ export interface StateOptions extends ReadOptions {
 }
 
 /** What the visibility check needs: the newest version applied, and whether it removed the order. */
-export interface OrderState {
-  readonly version: number;
-  readonly removed: boolean;
-}
 
 /**
  * What `apply` did, inside its transaction:

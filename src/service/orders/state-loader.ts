@@ -1,4 +1,4 @@
-import type { OrderState } from './read-view.js';
+import type { OrderState } from './types.js';
 import type { SqlClient } from './sql-client.js';
 
 /**

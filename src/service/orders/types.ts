@@ -25,6 +25,11 @@ export interface OrderChange {
   readonly token: string | null;
 }
 
+/** What the gate's check needs of an order's row: its version, and whether it was removed. */ export interface OrderState {
+  readonly version: number;
+  readonly removed: boolean;
+}
+
 export interface WriteReceipt {
   readonly eventId: string;
   readonly orderId: string;

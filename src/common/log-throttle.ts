@@ -1,5 +1,5 @@
-import { unreferencedClock, type Clock } from '../core/clock.js';
-import { expectInteger } from '../core/validate.js';
+import { unreferencedClock, type Clock } from './clock.js';
+import { expectInteger } from './validate.js';
 import type { Logger } from './logger.js';
 
 export interface LogThrottleOptions {

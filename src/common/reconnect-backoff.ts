@@ -1,4 +1,4 @@
-import type { BackoffOptions } from '../core/backoff.js';
+import type { BackoffOptions } from './backoff.js';
 
 /** The waits of a server-side connection (broker, database) between two reconnection attempts. */
 export const defaultReconnectBackoff: Required<BackoffOptions> = Object.freeze({

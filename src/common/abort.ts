@@ -1,4 +1,4 @@
-import { toError } from '../core/errors.js';
+import { toError } from './errors.js';
 
 /**
  * Settles like `promise`, or rejects with the signal's reason as soon as
