@@ -46,7 +46,7 @@ export default tseslint.config(
   {
     languageOptions: {
       parserOptions: {
-        projectService: { allowDefaultProject: ['*.js'] },
+        projectService: { allowDefaultProject: ['*.js', '.*.cjs'] },
         tsconfigRootDir: import.meta.dirname,
       },
     },
@@ -87,5 +87,6 @@ export default tseslint.config(
   },
   // The library never reaches into a service that uses it, and each layer imports only those below it.
   ...layerRules,
-  { files: ['**/*.js'], ...tseslint.configs.disableTypeChecked },
+  { files: ['**/*.js', '**/*.cjs'], ...tseslint.configs.disableTypeChecked },
+  { files: ['**/*.cjs'], languageOptions: { sourceType: 'commonjs', globals: { module: 'writable' } } },
 );
