@@ -11,6 +11,11 @@
 // stalled-flood, hot-small, burst, checks-lag, idle-memory-1, …),
 // `--servers=A,B,C` only those servers; `--profile=<dir>` writes a
 // `--cpu-prof` profile of pokegate's server (C).
+// `--arrival=ticks` sends the paced steps' events as the benchmark did before
+// (every event due at once, on a 1 ms timer) instead of each at its own time;
+// `--seconds=<n>` runs each many-keys and knee rate n seconds (default 5);
+// `--repetitions=<n>` repeats each scenario n times (default 3);
+// `--publish=transient` publishes C's events non-persistent, as before.
 // `--only=projector` runs only the projector's throughput benchmark.
 import { parseArgs } from 'node:util';
 import { benchAmqp } from './amqp.js';
@@ -25,8 +30,15 @@ const { values } = parseArgs({
     only: { type: 'string' },
     profile: { type: 'string' },
     servers: { type: 'string' },
+    arrival: { type: 'string' },
+    seconds: { type: 'string' },
+    repetitions: { type: 'string' },
+    publish: { type: 'string' },
   },
 });
+if (values.arrival !== undefined && values.arrival !== 'even' && values.arrival !== 'ticks') {
+  throw new TypeError(`Expected \`--arrival\` to be even or ticks, got ${values.arrival}`);
+}
 
 console.log(`node ${process.version}, ${process.platform}/${process.arch}\n`);
 if (values.only === 'projector') {
@@ -43,5 +55,9 @@ const ok = await benchCompare({
   profileDir: values.profile,
   only: values.only?.split(','),
   servers: values.servers?.split(',') as ServerId[] | undefined,
+  arrival: values.arrival,
+  seconds: values.seconds === undefined ? undefined : Number(values.seconds),
+  repetitions: values.repetitions === undefined ? undefined : Number(values.repetitions),
+  publish: values.publish === 'transient' ? 'transient' : undefined,
 });
 process.exit(ok ? 0 : 1);

@@ -11,3 +11,5 @@ export type { AmqpProjectorOptions } from './projector.js';
 export { createAmqpPublisher } from './publisher.js';
 export type { AmqpPublisherOptions } from './publisher.js';
 export type { AmqpConnectionOptions, ReconnectOptions } from './connection.js';
+export { durableQueueTypes } from './queue-type.js';
+export type { DurableQueueType } from './queue-type.js';
