@@ -9,7 +9,7 @@ import { createJob, takeOver, type Job, type Phase, type Resolve } from './gate-
 import type { Gate, GateClient, GateOptions, GateStats, GateTask, SubmitResult } from './gate-types.js';
 import { toSafeObserver, type SafeObserver } from './observer.js';
 import { raceProducer, type Race } from './producer-race.js';
-import { expectCount, expectInteger, expectNumber } from '../common/validate.js';
+import { expectCount, expectFunction, expectInteger, expectNumber } from '../common/validate.js';
 
 // The public contract lives in its own file; importers keep importing it from here.
 export type * from './gate-types.js';
@@ -66,9 +66,7 @@ class GateImpl implements Gate {
     expectInteger('concurrency', concurrency, 1);
     this.#maxQueued = expectCount('maxQueued', maxQueued, 1);
     this.#timeoutMs = expectNumber('timeoutMs', timeoutMs, 1);
-    if (typeof progressLive !== 'function') {
-      throw new TypeError(`Expected \`progressLive\` to be a function, got ${typeof progressLive}`);
-    }
+    expectFunction('progressLive', progressLive);
     this.#schedule = new CheckSchedule({
       awaitProgressMs: expectNumber('awaitProgressMs', awaitProgressMs, 0),
       fallbackMs: expectNumber('fallbackMs', fallbackMs, 1),
