@@ -5,6 +5,7 @@ import { systemClock, type Clock } from '../common/clock.js';
 import { CoalesceSlots } from './coalesce-slots.js';
 import { DisposedError, GateTimeoutError, toError } from '../common/errors.js';
 import { FairQueue, type FairQueueOptions } from './fair-queue.js';
+import { createGateWaiters } from './gate-waiters.js';
 import { createJob, takeOver, type Job, type Phase, type Resolve } from './gate-job.js';
 import type { Gate, GateClient, GateOptions, GateStats, GateTask, SubmitResult } from './gate-types.js';
 import { toSafeObserver, type SafeObserver } from './observer.js';
@@ -45,8 +46,8 @@ class GateImpl implements Gate {
   #pending = 0;
   #queued = 0;
   #running = 0;
-  #idleWaiters: (() => void)[] = [];
-  #belowWaiters: { readonly limit: number; readonly done: () => void }[] = [];
+  /** The callers of `idle()` and `queuedBelow()`, woken as `#pending` and `#queued` drop. */
+  readonly #waiters = createGateWaiters();
   #disposed = false;
 
   constructor(options: GateOptions) {
@@ -146,30 +147,12 @@ class GateImpl implements Gate {
 
   idle(signal?: AbortSignal): Promise<void> {
     if (this.#pending === 0 || signal?.aborted) return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = (): void => {
-        signal?.removeEventListener('abort', done);
-        resolve();
-      };
-      signal?.addEventListener('abort', done, { once: true });
-      this.#idleWaiters.push(done);
-    });
+    return this.#waiters.untilIdle(signal);
   }
 
   queuedBelow(limit: number, signal?: AbortSignal): Promise<void> {
     if (this.#queued < limit || signal?.aborted) return Promise.resolve();
-    return new Promise((resolve) => {
-      const waiter = {
-        limit,
-        done: (): void => {
-          signal?.removeEventListener('abort', waiter.done);
-          this.#belowWaiters = this.#belowWaiters.filter((other) => other !== waiter);
-          resolve();
-        },
-      };
-      signal?.addEventListener('abort', waiter.done, { once: true });
-      this.#belowWaiters.push(waiter);
-    });
+    return this.#waiters.untilBelow(limit, signal);
   }
 
   dispose(): void {
@@ -319,11 +302,7 @@ class GateImpl implements Gate {
     if (next !== undefined) this.#enqueue(next);
     if (result.status === 'skipped') this.observer.skipped({ registry: client.name, reason: result.reason });
     for (const resolve of job.resolvers) resolve(result);
-    if (--this.#pending === 0) {
-      const waiters = this.#idleWaiters;
-      this.#idleWaiters = [];
-      for (const wake of waiters) wake();
-    }
+    if (--this.#pending === 0) this.#waiters.drained();
   }
 
   /** Not visible yet, and a newer submission is parked: check for the newer one from now on. */
@@ -352,8 +331,6 @@ class GateImpl implements Gate {
     state.queued += delta;
     this.#queued += delta;
     this.observer.queueDepth({ registry: state.name, depth: state.queued });
-    if (delta < 0 && this.#belowWaiters.length > 0) {
-      for (const waiter of this.#belowWaiters) if (this.#queued < waiter.limit) waiter.done();
-    }
+    if (delta < 0) this.#waiters.queuedNow(this.#queued);
   }
 }
