@@ -221,7 +221,7 @@ class GateImpl implements Gate {
       this.observer.gateCheck({ registry, attempt, durationMs, outcome: 'not_visible' });
     } else {
       this.observer.gateCheck({ registry, attempt, durationMs, outcome: 'visible' });
-      this.#deliver(job, race.value);
+      this.#fanOut(job, race.value);
       return;
     }
     const adopted = this.#adoptNext(job, state);
@@ -253,14 +253,14 @@ class GateImpl implements Gate {
     this.#enqueue(job);
   }
 
-  #deliver(job: Job, value: unknown): void {
+  #fanOut(job: Job, value: unknown): void {
     const registry = job.client.name;
     const now = this.clock.now();
     const gateMs = now - job.submittedAt;
     this.observer.visible(
       job.occurredAt === undefined ? { registry, gateMs } : { registry, gateMs, lagMs: now - job.occurredAt },
     );
-    const receivers = job.client.deliver(job.keys, value);
+    const receivers = job.client.fanOut(job.keys, value);
     this.#finish(
       job,
       receivers === 0

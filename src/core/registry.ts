@@ -193,7 +193,7 @@ class RegistryImpl<T> implements Registry<T>, GateClient<T> {
     this.#addressed = {
       name,
       hasReceivers: () => this.#size > 0,
-      deliver: (_keys, { keys, value }) => this.deliver(keys, value),
+      fanOut: (_keys, { keys, value }) => this.fanOut(keys, value),
     };
   }
 
@@ -286,7 +286,7 @@ class RegistryImpl<T> implements Registry<T>, GateClient<T> {
     this.#gate.progress(this, coalesceId(typeof keys === 'string' ? [keys] : keys, coalesceKey), version);
   }
 
-  deliver(keys: readonly string[], value: T): number {
+  fanOut(keys: readonly string[], value: T): number {
     const stamp = ++this.#stamp;
     const tally = { queued: 0, duplicate: 0, full: 0 };
     for (const key of keys) this.#offerAll(this.#byKey.get(key), value, stamp, tally);

@@ -3,7 +3,7 @@ import { GraphQLError, type DocumentNode, type ExecutionArgs, type ExecutionResu
 import type { ServerOptions } from 'graphql-ws';
 import { createLogThrottle } from '../common/log-throttle.js';
 import type { Logger } from '../common/logger.js';
-import { createResultSerializer, setDirectDelivery, type DirectDelivery } from './direct-delivery.js';
+import { createResultSerializer, setDirectSend, type DirectSend } from './direct-send.js';
 import type { WsExtra } from './graphql-ws-server.js';
 import type { ConnectionAdmission, OperationRateLimit } from './operation-rate-limit.js';
 import type { ConnectionPrincipal } from './principal.js';
@@ -64,14 +64,14 @@ export function authenticateConnection(deps: {
 /**
  * `onSubscribe`: admits the operation (rate limit, subscriptions per
  * connection), parses and validates it through yoga's envelop, and gives its
- * context the direct delivery to this subscription.
+ * context the direct send to this subscription.
  */
 export function prepareOperation(deps: {
   readonly yoga: EnvelopedServer;
   readonly maxSubscriptionsPerConnection: number;
-  readonly directSend: DirectSend;
+  readonly directSends: DirectSends;
 }): Hook<'onSubscribe'> {
-  const { yoga, maxSubscriptionsPerConnection, directSend } = deps;
+  const { yoga, maxSubscriptionsPerConnection, directSends } = deps;
   // Envelop hands out the same `execute` and `subscribe` every time: one root for them all.
   let root: Enveloped | undefined;
   return async (ctx, id, params) => {
@@ -100,7 +100,7 @@ export function prepareOperation(deps: {
     const errors = validate(schema, document);
     if (errors.length > 0) return errors;
     const contextValue = (await contextFactory()) as object;
-    setDirectDelivery(contextValue, directSend(ctx, id));
+    setDirectSend(contextValue, directSends(ctx, id));
     if (root?.execute !== execute || root.subscribe !== subscribe) root = { execute, subscribe };
     const args: ExecutionArgs = {
       schema,
@@ -143,7 +143,7 @@ interface SocketContext {
   readonly extra: WsExtra;
 }
 
-type DirectSend = (ctx: SocketContext, id: string) => DirectDelivery;
+type DirectSends = (ctx: SocketContext, id: string) => DirectSend;
 
 /** What every direct send of one server shares. */
 interface FrameWriter {
@@ -157,13 +157,13 @@ interface FrameWriter {
  * concatenation, and nothing is awaited per subscriber. `hold` batches the
  * frames of one fan-out into one write.
  */
-export function createDirectSend(hold: (stream: Duplex) => void): DirectSend {
+export function createDirectSends(hold: (stream: Duplex) => void): DirectSends {
   const writer: FrameWriter = { serialize: createResultSerializer(), hold };
   return (ctx, id) => new DirectSender(writer, ctx, id);
 }
 
 /** One subscription's direct send: an object, not a closure, as one lives as long as its subscription. */
-class DirectSender implements DirectDelivery {
+class DirectSender implements DirectSend {
   readonly #writer: FrameWriter;
   readonly #ctx: SocketContext;
   readonly #id: string;

@@ -11,7 +11,7 @@ import type { OperationRateLimit } from './operation-rate-limit.js';
 import {
   authenticateConnection,
   closeSlowClient,
-  createDirectSend,
+  createDirectSends,
   prepareOperation,
   type ConnectionExtra,
   type Enveloped,
@@ -118,7 +118,7 @@ export function attachWebSocket(
       onSubscribe: prepareOperation({
         yoga,
         maxSubscriptionsPerConnection,
-        directSend: createDirectSend(batch.hold),
+        directSends: createDirectSends(batch.hold),
       }),
       onNext: closeSlowClient(maxBufferedBytes, logger),
     },

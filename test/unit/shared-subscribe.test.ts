@@ -2,7 +2,7 @@ import { parse, type ExecutionResult } from 'graphql';
 import { createSchema } from 'graphql-yoga';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createGate, createRegistry, type Registry } from 'pokegate';
-import { setDirectDelivery } from '../../src/graphql/direct-delivery.js';
+import { setDirectSend } from '../../src/graphql/direct-send.js';
 import { createSharedSubscribe } from '../../src/graphql/shared-subscribe.js';
 
 interface Change {
@@ -95,7 +95,7 @@ describe('createSharedSubscribe', () => {
     await b.return?.();
   });
 
-  it('hands each shared result to a direct delivery during the fan-out, and to the iterator when refused', async () => {
+  it('hands each shared result to a direct send during the fan-out, and to the iterator when refused', async () => {
     const { registry, schema, executions } = setup();
     const subscribe = createSharedSubscribe();
     const delivered: ExecutionResult[][] = [[], []];
@@ -103,7 +103,7 @@ describe('createSharedSubscribe', () => {
     const iterators = await Promise.all(
       delivered.map(async (sent) => {
         const contextValue = {};
-        setDirectDelivery(contextValue, { send: (result) => accept && sent.push(result) > 0 });
+        setDirectSend(contextValue, { send: (result) => accept && sent.push(result) > 0 });
         return (await subscribe({
           schema,
           document,

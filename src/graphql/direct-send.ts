@@ -10,11 +10,11 @@ import type { ExecutionResult } from 'graphql';
  * An object rather than a function: a transport can make it one small
  * instance per subscription instead of a closure and its scope.
  */
-export interface DirectDelivery {
+export interface DirectSend {
   /**
    * Sends `result` now and says whether it did; false refuses it (a
    * subscriber that does not keep up), and the result then takes the
-   * iterator, as without a direct delivery.
+   * iterator, as without a direct send.
    */
   send(result: ExecutionResult): boolean;
 }
@@ -23,22 +23,22 @@ export interface DirectDelivery {
  * Beside the context rather than on it: the context object is the
  * application's, and one more property on it would cost every subscription.
  */
-const deliveries = new WeakMap<object, DirectDelivery>();
+const sends = new WeakMap<object, DirectSend>();
 
-/** Registers `delivery` for an operation's `contextValue`, where `createSharedSubscribe` takes it. */
-export function setDirectDelivery(contextValue: object, delivery: DirectDelivery): void {
-  deliveries.set(contextValue, delivery);
+/** Registers `send` for an operation's `contextValue`, where `createSharedSubscribe` takes it. */
+export function setDirectSend(contextValue: object, send: DirectSend): void {
+  sends.set(contextValue, send);
 }
 
 /**
- * The delivery registered for `contextValue`, once: the subscription that
+ * The direct send registered for `contextValue`, once: the subscription that
  * takes it keeps it, so the map holds no entry per open subscription.
  */
-export function takeDirectDelivery(contextValue: unknown): DirectDelivery | undefined {
+export function takeDirectSend(contextValue: unknown): DirectSend | undefined {
   if (typeof contextValue !== 'object' || contextValue === null) return undefined;
-  const delivery = deliveries.get(contextValue);
-  deliveries.delete(contextValue);
-  return delivery;
+  const send = sends.get(contextValue);
+  sends.delete(contextValue);
+  return send;
 }
 
 /**
