@@ -1,4 +1,4 @@
-import type { ExecutionResult } from 'graphql';
+import type { ExecutionArgs, ExecutionResult } from 'graphql';
 
 /**
  * A transport's way to send one subscription's result at once, during the
@@ -20,25 +20,19 @@ export interface DirectSend {
 }
 
 /**
- * Beside the context rather than on it: the context object is the
- * application's, and one more property on it would cost every subscription.
+ * The execution arguments a transport builds for one operation, with the
+ * direct send to its subscriber. graphql-ws hands the object its `onSubscribe`
+ * returned to `subscribe` as it is, and envelop hands it on to
+ * `createSharedSubscribe`: the send travels with the operation's arguments,
+ * not on the application's context.
  */
-const sends = new WeakMap<object, DirectSend>();
-
-/** Registers `send` for an operation's `contextValue`, where `createSharedSubscribe` takes it. */
-export function setDirectSend(contextValue: object, send: DirectSend): void {
-  sends.set(contextValue, send);
+export interface DirectSendArgs extends ExecutionArgs {
+  readonly directSend?: DirectSend | undefined;
 }
 
-/**
- * The direct send registered for `contextValue`, once: the subscription that
- * takes it keeps it, so the map holds no entry per open subscription.
- */
-export function takeDirectSend(contextValue: unknown): DirectSend | undefined {
-  if (typeof contextValue !== 'object' || contextValue === null) return undefined;
-  const send = sends.get(contextValue);
-  sends.delete(contextValue);
-  return send;
+/** The direct send the transport put in `args`, if any (none over HTTP or SSE). */
+export function directSendOf(args: ExecutionArgs): DirectSend | undefined {
+  return (args as DirectSendArgs).directSend;
 }
 
 /**

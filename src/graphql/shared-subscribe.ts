@@ -7,7 +7,7 @@ import {
 } from 'graphql';
 import { toError } from '../common/errors.js';
 import type { ReceiverSink } from '../core/receiver.js';
-import { takeDirectSend, type DirectSend } from './direct-send.js';
+import { directSendOf, type DirectSend } from './direct-send.js';
 
 export type SubscribeResult = AsyncIterableIterator<ExecutionResult> | ExecutionResult;
 
@@ -25,8 +25,8 @@ type MaybeResult = ExecutionResult | Promise<ExecutionResult>;
  * `contextValue`. Authorisation belongs in the field's `subscribe`, which
  * still runs once per subscriber.
  *
- * When the transport registered a `DirectSend` for the operation's
- * context and the field's source is a pokegate receiver, each poke's shared
+ * When the transport put a `DirectSend` in the operation's arguments
+ * (`DirectSendArgs`) and the field's source is a pokegate receiver, each poke's shared
  * result is handed to the transport during the fan-out itself: no promise,
  * no iterator step and no serialisation per subscriber (see `Receiver.setSink`).
  */
@@ -36,7 +36,7 @@ export function createSharedSubscribe(): (args: ExecutionArgs) => Promise<Subscr
     const stream = await createSourceEventStream(args);
     if (!isAsyncIterable(stream)) return stream;
     const iterator = new SharedResultIterator(stream[Symbol.asyncIterator](), shared, args);
-    const direct = takeDirectSend(args.contextValue);
+    const direct = directSendOf(args);
     if (direct !== undefined && hasSink(stream)) iterator.sendDirectly(stream, direct);
     return iterator;
   };

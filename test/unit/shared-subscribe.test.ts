@@ -2,7 +2,7 @@ import { parse, type ExecutionResult } from 'graphql';
 import { createSchema } from 'graphql-yoga';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createGate, createRegistry, type Registry } from 'pokegate';
-import { setDirectSend } from '../../src/graphql/direct-send.js';
+import type { DirectSendArgs } from '../../src/graphql/direct-send.js';
 import { createSharedSubscribe } from '../../src/graphql/shared-subscribe.js';
 
 interface Change {
@@ -102,14 +102,14 @@ describe('createSharedSubscribe', () => {
     let accept = true;
     const iterators = await Promise.all(
       delivered.map(async (sent) => {
-        const contextValue = {};
-        setDirectSend(contextValue, { send: (result) => accept && sent.push(result) > 0 });
-        return (await subscribe({
+        const args: DirectSendArgs = {
           schema,
           document,
           variableValues: { c: 'c1' },
-          contextValue,
-        })) as AsyncIterableIterator<ExecutionResult>;
+          contextValue: {},
+          directSend: { send: (result) => accept && sent.push(result) > 0 },
+        };
+        return (await subscribe(args)) as AsyncIterableIterator<ExecutionResult>;
       }),
     );
     // graphql-ws waits in next() while the direct path sends.
