@@ -124,6 +124,8 @@ export function prepareOperation(deps: {
       operationName: params.operationName ?? null,
       variableValues: params.variables ?? null,
       contextValue,
+      // Set here, though GraphQL's default: graphql-ws would add it later, outside the object's own slots.
+      rootValue: undefined,
       enveloped,
       directSend: directSends(ctx, id),
     };
