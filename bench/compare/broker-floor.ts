@@ -1,13 +1,12 @@
 // The broker's floor: a bare amqplib pair with the reference service's
 // topology — one durable queue (the projector's) and one exclusive,
 // auto-delete queue (a replica's transient consumer's), both bound to the
-// exchange — with the same prefetches and the same grouped acknowledgements,
+// exchange with `orders.#` (every orders event, whatever its routing key's form) — with the same prefetches and the same grouped acknowledgements,
 // and no work between delivery and acknowledgement. What RabbitMQ spends on
 // the same events published the same way is the least the event path can
 // cost it; C's share is reported as a multiple of it.
 import { connect, type Channel, type ChannelModel } from 'amqplib';
 import { AckBatch } from '../../src/amqp/ack-batch.js';
-import { orderBindingKey } from '../../src/service/orders/events.js';
 import { durableQueueArguments, type DurableQueueType } from '../../src/amqp/queue-type.js';
 
 export interface BrokerFloorOptions {
@@ -27,6 +26,9 @@ export type FloorQueueType = DurableQueueType | 'stream';
 
 /** A stream is read from the next message on; its acknowledgements only pace the credit. */
 const streamConsume = { arguments: { 'x-stream-offset': 'next' } };
+
+/** Every orders event: `orders.<event>` and `orders.<event>.<tenant>` alike. */
+const bindingKey = 'orders.#';
 
 /** The reference service's prefetches: the projector's 2,000, the transient consumer's 1,000. */
 const durablePrefetch = 2_000;
@@ -69,13 +71,13 @@ export async function startBrokerFloor(options: BrokerFloorOptions): Promise<Bro
     durable: true,
     arguments: stream ? { 'x-queue-type': 'stream' } : durableQueueArguments(queueType),
   });
-  await setup.bindQueue(durableQueue, exchange, orderBindingKey);
+  await setup.bindQueue(durableQueue, exchange, bindingKey);
   const { queue: exclusiveQueue } = await setup.assertQueue('', {
     exclusive: true,
     autoDelete: true,
     durable: false,
   });
-  await setup.bindQueue(exclusiveQueue, exchange, orderBindingKey);
+  await setup.bindQueue(exclusiveQueue, exchange, bindingKey);
   await consume(durableQueue, durablePrefetch, 'durable', stream ? streamConsume : {});
   await consume(exclusiveQueue, exclusivePrefetch, 'exclusive');
   return {
