@@ -6,7 +6,7 @@ import type { ArrivalPattern, DeliveryResult, PacedParams } from './drivers.js';
 import type { NoisyResult } from './floods.js';
 import type { Child } from './ipc.js';
 import type { Plan, Step } from './plan.js';
-import { externalCpu } from './process-cpu.js';
+import { externalCpuOf } from './process-cpu.js';
 import { arrivalMetrics, fromDeliveries, type Sample } from './samples.js';
 import type { Server } from './servers.js';
 import type { Layout, ServerStats } from './workload.js';
@@ -51,17 +51,23 @@ export async function brokerFloorUsPerEvent(
   if (sink.kind !== 'amqp') throw new Error('the broker floor needs a broker');
   const floor = await startBrokerFloor({ url: sink.url, exchange: floorExchange, queueType });
   try {
-    const before = await externalCpu();
-    const arrival = await loadgen.request<ArrivalPattern>({
-      type: 'publish',
-      params: { exchange: floorExchange, events, ratePerSecond, runId },
+    const { result: arrival, net } = await externalCpuOf(idleWindowMs(events, ratePerSecond), async () => {
+      const pattern = await loadgen.request<ArrivalPattern>({
+        type: 'publish',
+        params: { exchange: floorExchange, events, ratePerSecond, runId },
+      });
+      await floor.received(events, 60_000);
+      return pattern;
     });
-    await floor.received(events, 60_000);
-    const after = await externalCpu();
-    return { usPerEvent: (after.rabbitmqUs - before.rabbitmqUs) / events, arrival };
+    return { usPerEvent: net.rabbitmqUs / events, arrival };
   } finally {
     await floor.close();
   }
+}
+
+/** The idle window a run's background is read over: as long as the run, within 2 – 10 s. */
+function idleWindowMs(events: number, ratePerSecond: number): number {
+  return Math.min(10_000, Math.max(2_000, (events / ratePerSecond) * 1_000));
 }
 
 /** The floor of every durable queue type at each rate, printed as a table of its own. */
@@ -105,14 +111,14 @@ export async function runPacedWithExternalCpu(
   runId: string,
 ): Promise<Sample> {
   const before = await server.stats();
-  const outsideBefore = await externalCpu();
-  const result = await paced(loadgen, layout, plan, runId, step.events, step.ratePerSecond);
   // The server's share of the broker and the database ends with its last poke.
-  const outsideAfter = await externalCpu();
-  const rabbitmqUsPerEvent = (outsideAfter.rabbitmqUs - outsideBefore.rabbitmqUs) / result.events;
+  const { result, net } = await externalCpuOf(idleWindowMs(step.events, step.ratePerSecond), () =>
+    paced(loadgen, layout, plan, runId, step.events, step.ratePerSecond),
+  );
+  const rabbitmqUsPerEvent = net.rabbitmqUs / result.events;
   const sample: Sample = {
     ...fromDeliveries(result, before, await server.stats(), server.id !== 'A'),
-    postgresUsPerEvent: (outsideAfter.postgresUs - outsideBefore.postgresUs) / result.events,
+    postgresUsPerEvent: net.postgresUs / result.events,
     rabbitmqUsPerEvent,
   };
   if (server.target.sink.kind !== 'amqp') return sample;

@@ -34,8 +34,8 @@ export const metricLabels: Record<MetricName, string> = {
   firstP50Ms: 'p50 to the first delivery (ms)',
   hopMs: 'broker hop alone, p50 (ms)',
   firstMinusHopMs: 'first delivery p50 minus the broker hop (ms)',
-  postgresUsPerEvent: 'PostgreSQL CPU per event (µs)',
-  rabbitmqUsPerEvent: 'RabbitMQ CPU per event (µs)',
+  postgresUsPerEvent: 'PostgreSQL CPU per event, net of its background (µs)',
+  rabbitmqUsPerEvent: 'RabbitMQ CPU per event, net of its background (µs)',
   kneePerSecond: 'highest rate with p99 ≤ 100 ms, nothing lost (events/s)',
   skipped: 'pokes that never came',
   floodSkipped: "the flood's pokes that never came",
@@ -48,7 +48,7 @@ export const metricLabels: Record<MetricName, string> = {
   arrivalGapP99Ms: 'arrival: gap between publishes, p99 (ms)',
   arrivalPerTurn: 'arrival: most events in one write',
   confirmLagMs: 'arrival: last publish → all confirmed (ms)',
-  rabbitmqFloorUsPerEvent: 'RabbitMQ CPU per event, bare amqplib floor (µs)',
+  rabbitmqFloorUsPerEvent: 'RabbitMQ CPU per event, bare amqplib floor, net (µs)',
   rabbitmqVsFloor: 'RabbitMQ CPU per event / the floor',
 };
 
@@ -100,7 +100,7 @@ export function rowsFor(step: Step): Row[] {
               row(
                 id,
                 'cpuUsPerEvent',
-                { text: 'C ≤ 150 µs', met: (v) => v.C <= 150 },
+                { text: 'C ≤ 300 µs', met: (v) => v.C <= 300 },
                 'Node (server) CPU per event (µs)',
               ),
               row(id, 'postgresUsPerEvent', { text: 'C ≤ 150 µs', met: (v) => v.C <= 150 }),
