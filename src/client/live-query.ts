@@ -55,6 +55,7 @@ function resolveSettings<
     pokeVariables,
     isFresh,
     maxHeldResults = 3,
+    onPoke,
     onData,
     onStatus,
     onError,
@@ -62,6 +63,7 @@ function resolveSettings<
   expectInteger('maxHeldResults', maxHeldResults, 0);
   for (const [name, value] of [
     ['isFresh', isFresh],
+    ['onPoke', onPoke],
     ['onData', onData],
     ['onStatus', onStatus],
     ['onError', onError],
@@ -87,7 +89,7 @@ function guardCallbacks<
   TPoke,
   TPokeVariables extends OperationVariables,
 >(options: LiveQueryOptions<TData, TVariables, TPoke, TPokeVariables>): LiveQueryCallbacks<TData> {
-  const { isFresh = () => false, onData, onStatus } = options;
+  const { isFresh = () => false, onPoke, onData, onStatus } = options;
   // If the caller's error hook fails too, nothing is left to tell.
   const reportError = guardHook(options, 'onError');
   const report = (thrown: unknown): void => reportError(toError(thrown));
@@ -96,6 +98,13 @@ function guardCallbacks<
     status(next) {
       try {
         onStatus?.(next);
+      } catch (thrown) {
+        report(thrown);
+      }
+    },
+    poke(poke) {
+      try {
+        onPoke?.(poke as TPoke);
       } catch (thrown) {
         report(thrown);
       }
