@@ -1,5 +1,5 @@
 import { connect, type Channel, type ChannelModel, type RecoveringChannelModel } from 'amqplib';
-import { expectCount, expectInteger, expectNumber, expectString } from '../common/validate.js';
+import { expectCount, expectInteger, expectNumber, expectString, expectUrl } from '../common/validate.js';
 import { backoffSettings, type BackoffOptions } from '../common/backoff.js';
 import { abortable } from '../common/abort.js';
 import { defaultReconnectBackoff } from '../common/reconnect-backoff.js';
@@ -119,12 +119,7 @@ export class ManagedConnection {
       logger = silentLogger,
     } = options;
     const parsed = parseUrl(url);
-    expectInteger('heartbeatSeconds', heartbeatSeconds, 5);
-    if (heartbeatSeconds > 20) {
-      throw new TypeError(
-        `Expected \`heartbeatSeconds\` to be an integer from 5 to 20, got ${heartbeatSeconds}`,
-      );
-    }
+    expectInteger('heartbeatSeconds', heartbeatSeconds, 5, 20);
     parsed.searchParams.set('heartbeat', String(heartbeatSeconds));
     this.#url = parsed.toString();
     if (parsed.password !== '') parsed.password = '***';
@@ -300,15 +295,5 @@ export class ManagedConnection {
 }
 
 function parseUrl(url: string): URL {
-  expectString('url', url);
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    throw new TypeError('Expected `url` to be an amqp:// or amqps:// URL, got something unparsable');
-  }
-  if (parsed.protocol !== 'amqp:' && parsed.protocol !== 'amqps:') {
-    throw new TypeError(`Expected \`url\` to be an amqp:// or amqps:// URL, got a ${parsed.protocol} one`);
-  }
-  return parsed;
+  return expectUrl('url', url, ['amqp:', 'amqps:']);
 }

@@ -1,6 +1,6 @@
 import { toError } from '../common/errors.js';
 import { guardHook } from '../core/observer.js';
-import { expectInteger } from '../common/validate.js';
+import { expectInteger, expectOptionalFunction } from '../common/validate.js';
 import { operationLabel, toPayload, type OperationVariables } from './document.js';
 import {
   LiveQueryEngine,
@@ -61,17 +61,11 @@ function resolveSettings<
     onError,
   } = options;
   expectInteger('maxHeldResults', maxHeldResults, 0);
-  for (const [name, value] of [
-    ['isFresh', isFresh],
-    ['onPoke', onPoke],
-    ['onData', onData],
-    ['onStatus', onStatus],
-    ['onError', onError],
-  ] as const) {
-    if (value !== undefined && typeof value !== 'function') {
-      throw new TypeError(`Expected \`${name}\` to be a function, got ${typeof value}`);
-    }
-  }
+  expectOptionalFunction('isFresh', isFresh);
+  expectOptionalFunction('onPoke', onPoke);
+  expectOptionalFunction('onData', onData);
+  expectOptionalFunction('onStatus', onStatus);
+  expectOptionalFunction('onError', onError);
   return {
     queryPayload: toPayload(query, variables),
     queryLabel: operationLabel(query),

@@ -33,8 +33,11 @@ export type SubmitResult<T> =
 export interface GateClient<T> {
   readonly name: string;
   hasReceivers(keys: readonly string[]): boolean;
-  /** Fans `value` out; returns the receivers reached. */
-  deliver(keys: readonly string[], value: T): number;
+  /**
+   * Called by the gate once `value` is visible: fans it out to the receivers
+   * of `keys`; returns the receivers reached.
+   */
+  fanOut(keys: readonly string[], value: T): number;
 }
 
 export interface GateTask<T> {
@@ -130,7 +133,7 @@ export interface GateStats {
 }
 
 /**
- * The bounded worker pool that runs producers off the delivery path. Its
+ * The bounded worker pool that runs producers off the event path. Its
  * workers take the submissions waiting for a check round-robin across their
  * keys, so one key's burst does not hold up the others.
  */

@@ -11,10 +11,10 @@ import type { OperationRateLimit } from './operation-rate-limit.js';
 import {
   authenticateConnection,
   closeSlowClient,
-  createDirectSend,
+  createDirectSends,
+  envelopedOf,
   prepareOperation,
   type ConnectionExtra,
-  type Enveloped,
 } from './websocket-hooks.js';
 
 export interface WebSocketOptions {
@@ -116,8 +116,8 @@ export function attachWebSocket(
   const disposable = serveGraphQLWs<Record<string, unknown> | undefined, ConnectionExtra>(
     {
       connectionInitWaitTimeout: connectionInitTimeoutMs,
-      execute: (args) => (args.rootValue as Enveloped).execute(args) as never,
-      subscribe: (args) => (args.rootValue as Enveloped).subscribe(args) as never,
+      execute: (args) => envelopedOf(args).execute(args) as never,
+      subscribe: (args) => envelopedOf(args).subscribe(args) as never,
       onConnect: authenticateConnection({ authenticate, logger, rateLimit, expiry }),
       onClose(ctx) {
         expiry.forget(ctx.extra.socket);
@@ -125,7 +125,7 @@ export function attachWebSocket(
       onSubscribe: prepareOperation({
         yoga,
         maxSubscriptionsPerConnection,
-        directSend: createDirectSend(batch.hold),
+        directSends: createDirectSends(batch.hold),
       }),
       onNext: closeSlowClient(maxBufferedBytes, logger),
     },
