@@ -34,3 +34,5 @@ export type {
   VersionTarget,
   VisibilityCheck,
 } from './read-after.js';
+export { createReadAfterTokens, InvalidReadAfterTokenError } from './read-after-token.js';
+export type { ReadAfterTokens, ReadAfterTokensOptions, SignedVersion } from './read-after-token.js';

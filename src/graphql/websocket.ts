@@ -2,7 +2,7 @@ import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { EnvelopedServer } from './enveloped-server.js';
 import { WebSocketServer } from 'ws';
-import type { Logger } from '../common/logger.js';
+import { silentLogger, type Logger } from '../common/logger.js';
 import type { ConnectionPrincipal } from './principal.js';
 import { serveGraphQLWs } from './graphql-ws-server.js';
 import { createTokenExpiry } from './token-expiry.js';
@@ -63,7 +63,8 @@ export interface WebSocketDeps {
   readonly yoga: EnvelopedServer;
   /** Verifies `connection_init`'s `authorization` value; throws when it is missing or bad. */
   readonly authenticate: (authorization: unknown) => Promise<ConnectionPrincipal>;
-  readonly logger: Logger;
+  /** @default a silent logger */
+  readonly logger?: Logger;
   /**
    * Logs an error that breaks a socket under an id; the close reason (4500)
    * carries the id, and the message only when errors are not masked.
@@ -100,7 +101,13 @@ export function attachWebSocket(
     maxBufferedBytes = 1_048_576,
     keepAliveMs = 12_000,
   } = options;
-  const { yoga, authenticate, logger, internalErrors = createInternalErrors({ logger }), rateLimit } = deps;
+  const {
+    yoga,
+    authenticate,
+    logger = silentLogger,
+    internalErrors = createInternalErrors({ logger }),
+    rateLimit,
+  } = deps;
   const wss = new WebSocketServer({ noServer: true, maxPayload: maxPayloadBytes });
   const batch = createWriteBatch();
   const expiry = createTokenExpiry();
