@@ -1,9 +1,10 @@
 // The package as a user gets it: `npm pack`, installed from the tarball into a
 // project of its own, type-checked under both module resolutions users have,
 // the client bundled for the browser, a core example run, and the README's
-// code as a reader copies it: every TypeScript block type-checked against the
-// published types, the hello world run, and run again on RabbitMQ with the
-// README's recipe.
+// code as a reader copies it: every TypeScript block of the README and of
+// docs/recipes.md type-checked against the published types (a recipe marked as
+// a change to the hello world, in the hello world), the hello world run, and run
+// again on RabbitMQ with the README's recipe.
 import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -15,6 +16,7 @@ import { build } from 'esbuild';
 import { projectorQueues } from 'pokegate/amqp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { amqpUrl } from '../utils/amqp.js';
+import { withRecipe } from './recipe.js';
 
 const run = promisify(execFile);
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -35,9 +37,16 @@ const peers = [
   'zod',
 ];
 
-const readme = await readFile(join(root, 'README.md'), 'utf8');
-/** The README's TypeScript blocks, in order. */
-const readmeBlocks = [...readme.matchAll(/```ts\n([\s\S]*?)```/g)].map(([, code = '']) => code);
+/** A document's TypeScript blocks, in order; `inHelloWorld` when marked as a change to the hello world. */
+async function blocksOf(path: string): Promise<{ code: string; inHelloWorld: boolean }[]> {
+  const markdown = await readFile(join(root, path), 'utf8');
+  return [...markdown.matchAll(/(<!-- in the hello world -->\n\n)?```ts\n([\s\S]*?)```/g)].map(
+    ([, marker, code = '']) => ({ code, inHelloWorld: marker !== undefined }),
+  );
+}
+
+const readmeBlocks = await blocksOf('README.md');
+const recipeBlocks = await blocksOf(join('docs', 'recipes.md'));
 const helloWorld = await readFile(join(root, 'src', 'examples', 'hello-world', 'hello-world.ts'), 'utf8');
 
 /** What the hello world prints: the first fetch, the poke, and the refetch it asked for. */
@@ -195,13 +204,19 @@ describe('the published package', () => {
     const { stdout } = await run(process.execPath, [join(project, 'core.mjs')], { cwd: project });
     expect(JSON.parse(stdout)).toEqual({ status: 'delivered', poke: { id: 'o1' } });
   });
-  it('type-checks every TypeScript block of the README on its own: none uses a name it does not define', async () => {
-    expect(readmeBlocks.length).toBeGreaterThan(5);
+  it('type-checks every TypeScript block of the README and the recipes, a recipe in the hello world: none uses a name it does not define', async () => {
+    expect(readmeBlocks.filter((block) => block.inHelloWorld).length).toBeGreaterThanOrEqual(5);
+    expect(recipeBlocks.length).toBeGreaterThan(2);
     const dir = join(project, 'readme');
     await mkdir(dir, { recursive: true });
     await writeFile(join(dir, 'tsconfig.json'), tsconfig('nodenext'));
     await Promise.all(
-      readmeBlocks.map((code, i) => writeFile(join(dir, `block-${i}.ts`), `${code}\nexport {};\n`)),
+      [...readmeBlocks, ...recipeBlocks].map(({ code, inHelloWorld }, i) =>
+        writeFile(
+          join(dir, `block-${i}.ts`),
+          `${inHelloWorld ? withRecipe(helloWorld, code) : code}\nexport {};\n`,
+        ),
+      ),
     );
     const checked = await run(process.execPath, [tsc, '-p', dir], { cwd: project }).catch(
       (error: unknown) => ({ stdout: (error as { stdout?: string }).stdout ?? String(error) }),
@@ -217,7 +232,7 @@ describe('the published package', () => {
 
   it("runs the hello world on RabbitMQ with the README's recipe in place of the bus", async () => {
     // The recipe's lines, as the README gives them, with names of this run's own.
-    const recipe = readmeBlocks.find((code) => code.includes('createAmqpTransport({'));
+    const recipe = readmeBlocks.find(({ code }) => code.includes('createAmqpTransport({'))?.code;
     if (recipe === undefined) throw new Error('the README has no createAmqpTransport recipe');
     const suffix = `${process.pid}-${Date.now()}`;
     const exchange = `pokegate-test.hello-${suffix}`;

@@ -1,5 +1,3 @@
-// Notes: another service publishes each change of a note as an event; a projector applies it to an
-// in-memory read view 200 ms later, and a subscriber is poked once a refetch shows the change.
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parse } from 'graphql';
@@ -10,18 +8,11 @@ import { createInProcessBus } from 'pokegate/bus';
 import { attachWebSocket } from 'pokegate/graphql';
 import { createLiveClient, type TypedDocumentNode } from 'pokegate/client';
 
-const NoteSet = z.object({
-  type: z.literal('NoteSet'),
-  id: z.string(),
-  text: z.string(),
-  version: z.number(),
-});
+const NoteSet = z.object({ type: z.literal('NoteSet'), id: z.string(), text: z.string(), version: z.int() });
 type Note = { id: string; text: string; version: number };
-type NoteChange = { id: string; version: number };
-
 const notes = new Map<string, Note>(); // the read view
-const gate = createGate({ awaitProgressMs: 1_000 }); // commits are reported below: check right after them
-const noteChanged = createRegistry<NoteChange>({ name: 'noteChanged', gate });
+const gate = createGate({ awaitProgressMs: 1_000 }); // a check waits up to 1 s for the commit's report
+const noteChanged = createRegistry<{ id: string; version: number }>({ name: 'noteChanged', gate });
 const transport = createInProcessBus();
 const parseEvent = createEventParser({ schema: NoteSet });
 const projector = transport.createProjector({
@@ -38,46 +29,39 @@ const projector = transport.createProjector({
     });
   },
 });
-// The visibility check: a poke leaves only once the read view shows the event's version.
-const visible = (id: string, version: number) =>
-  (notes.get(id)?.version ?? 0) >= version ? { id, version } : undefined;
 const consumer = transport.createTransientConsumer({
   parse: parseEvent,
-  map: ({ id, version }) => [
-    route(noteChanged, id, () => visible(id, version), { coalesceKey: id, version }),
-  ],
+  map: ({ id, version }) => {
+    // The check: the poke leaves only once the read view shows the event's version.
+    const check = () => ((notes.get(id)?.version ?? 0) >= version ? { id, version } : undefined);
+    return [route(noteChanged, id, check, { coalesceKey: id, version })];
+  },
 });
-// Here for the owning service, which publishes the events.
 const publisher = transport.createPublisher<z.infer<typeof NoteSet>>({ routingKey: () => 'notes.set' });
 
-const yoga = createYoga({
-  schema: createSchema({
-    typeDefs: `type Note { id: ID! text: String! version: Int! }  type NoteChange { id: ID! version: Int! }
-      type Query { note(id: ID!): Note }  type Subscription { noteChanged(id: ID!): NoteChange! }`,
-    resolvers: {
-      Query: { note: (_: unknown, { id }: { id: string }) => notes.get(id) ?? null },
-      Subscription: {
-        noteChanged: {
-          subscribe: (_: unknown, { id }: { id: string }) => noteChanged.addReceiver(id),
-          resolve: (poke: NoteChange) => poke,
-        },
-      },
+const typeDefs = `type Note { id: ID! text: String! version: Int! }  type NoteChange { id: ID! version: Int! }
+  type Query { note(id: ID!): Note }  type Subscription { noteChanged(id: ID!): NoteChange! }`;
+const resolvers = {
+  Query: { note: (_: unknown, { id }: { id: string }) => notes.get(id) ?? null },
+  Subscription: {
+    noteChanged: {
+      subscribe: (_: unknown, { id }: { id: string }) => noteChanged.addReceiver(id),
+      resolve: (poke: unknown) => poke,
     },
-  }),
-});
+  },
+};
+const yoga = createYoga({ schema: createSchema({ typeDefs, resolvers }) });
 const server = createServer(yoga);
 const webSocket = attachWebSocket(server, { yoga, authenticate: () => Promise.resolve({ sub: 'anyone' }) });
 await Promise.all([projector.start(), consumer.start(), publisher.start()]);
 await new Promise<void>((resolve) => server.listen(0, resolve));
-
 // The client, as a browser runs it: note n1, fetched again on every poke.
 const client = createLiveClient({ url: `ws://localhost:${(server.address() as AddressInfo).port}/graphql` });
 const NoteQuery: TypedDocumentNode<{ note: Note | null }, { id: string }> = parse(
   'query Note($id: ID!) { note(id: $id) { id text version } }',
 );
-const NoteChanged: TypedDocumentNode<{ noteChanged: NoteChange }, { id: string }> = parse(
-  'subscription NoteChanged($id: ID!) { noteChanged(id: $id) { id version } }',
-);
+const NoteChanged: TypedDocumentNode<{ noteChanged: { id: string; version: number } }, { id: string }> =
+  parse('subscription NoteChanged($id: ID!) { noteChanged(id: $id) { id version } }');
 const shown = Promise.withResolvers<Note>();
 const live = client.liveQuery({
   query: NoteQuery,
@@ -91,12 +75,7 @@ const live = client.liveQuery({
   },
 });
 await live.whenLive();
-
-// The owning service writes: n1's first version, as an event.
-await publisher.publish({ type: 'NoteSet', id: 'n1', text: 'hello', version: 1 });
+await publisher.publish({ type: 'NoteSet', id: 'n1', text: 'hello', version: 1 }); // the owning service writes
 await shown.promise; // the refetch the poke asked for: it shows version 1, never an older note
-
-await client.dispose();
-await webSocket.close();
-await transport.close();
+await Promise.all([client.dispose(), webSocket.close(), transport.close()]);
 server.close();
