@@ -7,11 +7,13 @@ import type { ConnectionPrincipal } from './principal.js';
 import { serveGraphQLWs } from './graphql-ws-server.js';
 import { createTokenExpiry } from './token-expiry.js';
 import { createInternalErrors, type InternalErrors } from './internal-errors.js';
+import type { SessionDeps, SessionRenewalError } from './connection-session.js';
 import type { OperationRateLimit } from './operation-rate-limit.js';
 import {
   authenticateConnection,
   closeSlowClient,
   createDirectSend,
+  forgetOperation,
   prepareOperation,
   type ConnectionExtra,
   type Enveloped,
@@ -59,10 +61,20 @@ export interface WebSocketOptions {
   readonly keepAliveMs?: number;
 }
 
-export interface WebSocketDeps {
+export interface WebSocketDeps<P extends ConnectionPrincipal = ConnectionPrincipal> {
   readonly yoga: EnvelopedServer;
-  /** Verifies `connection_init`'s `authorization` value; throws when it is missing or bad. */
-  readonly authenticate: (authorization: unknown) => Promise<ConnectionPrincipal>;
+  /**
+   * Verifies `connection_init`'s `authorization` value, and each renewal's
+   * (`ConnectionSession.renew`); throws when it is missing or bad.
+   */
+  readonly authenticate: (authorization: unknown) => Promise<P>;
+  /**
+   * Whether a renewal's principal is the same identity as the connection's;
+   * a renewal for another is refused and closes the connection with 4403.
+   * A throw counts as false.
+   * @default the same `sub`
+   */
+  readonly sameIdentity?: (current: P, next: P) => boolean;
   readonly logger: Logger;
   /**
    * Logs an error that breaks a socket under an id; the close reason (4500)
@@ -85,10 +97,15 @@ export interface WebSocketEndpoint {
   close(): Promise<void>;
 }
 
-/** graphql-ws over `ws`, on the HTTP server's port and path, with yoga's envelop behind it. */
-export function attachWebSocket(
+/**
+ * graphql-ws over `ws`, on the HTTP server's port and path, with yoga's
+ * envelop behind it. Each operation's initial context holds the connection's
+ * `principal` and its `session` (a `ConnectionSession`: renew the principal
+ * in place, guard a subscription against a renewal).
+ */
+export function attachWebSocket<P extends ConnectionPrincipal>(
   server: HttpServer,
-  deps: WebSocketDeps,
+  deps: WebSocketDeps<P>,
   options: WebSocketOptions = {},
 ): WebSocketEndpoint {
   const {
@@ -100,10 +117,26 @@ export function attachWebSocket(
     maxBufferedBytes = 1_048_576,
     keepAliveMs = 12_000,
   } = options;
-  const { yoga, authenticate, logger, internalErrors = createInternalErrors({ logger }), rateLimit } = deps;
+  const {
+    yoga,
+    authenticate,
+    sameIdentity = sameSub,
+    logger,
+    internalErrors = createInternalErrors({ logger }),
+    rateLimit,
+  } = deps;
   const wss = new WebSocketServer({ noServer: true, maxPayload: maxPayloadBytes });
   const batch = createWriteBatch();
   const expiry = createTokenExpiry();
+  const session: SessionDeps = {
+    authenticate,
+    // Every principal the session compares came from `authenticate`: a P.
+    sameIdentity: sameIdentity as SessionDeps['sameIdentity'],
+    expiry,
+    onRefused: (error: SessionRenewalError) => {
+      logger.debug({ err: error }, 'websocket session renewal refused');
+    },
+  };
   const onUpgrade = upgradeHandler({ wss, path, allowedOrigins, logger });
   server.on('upgrade', onUpgrade);
   const disposable = serveGraphQLWs<Record<string, unknown> | undefined, ConnectionExtra>(
@@ -111,7 +144,7 @@ export function attachWebSocket(
       connectionInitWaitTimeout: connectionInitTimeoutMs,
       execute: (args) => (args.rootValue as Enveloped).execute(args) as never,
       subscribe: (args) => (args.rootValue as Enveloped).subscribe(args) as never,
-      onConnect: authenticateConnection({ authenticate, logger, rateLimit, expiry }),
+      onConnect: authenticateConnection({ session, logger, rateLimit }),
       onClose(ctx) {
         expiry.forget(ctx.extra.socket);
       },
@@ -121,6 +154,7 @@ export function attachWebSocket(
         directSend: createDirectSend(batch.hold),
       }),
       onNext: closeSlowClient(maxBufferedBytes, logger),
+      onComplete: forgetOperation,
     },
     wss,
     keepAliveMs,
@@ -143,6 +177,10 @@ export function attachWebSocket(
       return closing;
     },
   };
+}
+
+function sameSub(current: ConnectionPrincipal, next: ConnectionPrincipal): boolean {
+  return current.sub === next.sub;
 }
 
 /** Hands an upgrade on `path` from an allowed origin to `wss`; refuses any other. */

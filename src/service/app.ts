@@ -24,6 +24,7 @@ import { createMemoryLedger, createSqlLedger, type OrderLedger } from './orders/
 import { createReadView, type ReadView } from './orders/read-view.js';
 import { createPostgresClient } from './orders/sql-client.js';
 import { createOrderWriter } from './orders/writer.js';
+import { createSessionRefreshCounter } from './session-refresh.js';
 
 export interface App {
   /** The port it listens on (useful with `PORT=0`). */
@@ -93,7 +94,7 @@ async function build(
     committed: (event) => delivery.committed(event.companyId, event.orderId, event.version),
     onClose,
   });
-  const api = createApi(config, logger, { readView, ledger, delivery, events }, onClose);
+  const api = createApi(config, logger, { readView, ledger, delivery, events, metrics }, onClose);
   const ready = async (): Promise<boolean> => {
     if (!events.consumer.consuming) return false;
     await readView.ping({ signal: AbortSignal.timeout(2_000) });
@@ -142,10 +143,16 @@ interface Api {
 function createApi(
   config: Config,
   logger: Logger,
-  parts: { readView: ReadView; ledger: OrderLedger; delivery: Delivery; events: OrderEvents },
+  parts: {
+    readView: ReadView;
+    ledger: OrderLedger;
+    delivery: Delivery;
+    events: OrderEvents;
+    metrics: PromRegistry;
+  },
   onClose: OnClose,
 ): Api {
-  const { readView, ledger, delivery, events } = parts;
+  const { readView, ledger, delivery, events, metrics } = parts;
   const authenticator = createAuthenticator({
     secret: config.authSecret,
     jwksUrl: config.jwksUrl,
@@ -178,6 +185,7 @@ function createApi(
       reader: readView,
       writer: createOrderWriter({ ledger, publisher: events.publisher }),
       ordersChanged: delivery.ordersChanged,
+      sessionRefreshed: createSessionRefreshCounter(metrics),
     },
   });
   return { yoga, authenticate, internalErrors, rateLimit };
