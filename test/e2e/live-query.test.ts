@@ -27,6 +27,7 @@ import { ManualClock } from '../utils/manual-clock.js';
 import { killAll, metric, startService, type ServiceProcess } from '../utils/service.js';
 import { createSocketRecorder, type Frame, type SocketRecorder } from '../utils/socket-recorder.js';
 import { waitFor } from '../utils/wait-for.js';
+import { ordersOf } from '../utils/live-orders.js';
 
 /** A clock that moves only when told, and remembers every wait asked of it. */
 function recordingClock(): { clock: Clock; manual: ManualClock; sleeps: number[] } {
@@ -105,10 +106,7 @@ describe('live queries against the reference service', () => {
     const statuses: LiveQueryStatus[] = [];
     const errors: Error[] = [];
     const live = client.liveQuery({
-      query: OrdersDocument,
-      variables: { companyId },
-      pokes: OrdersChangedDocument,
-      pokeVariables: { companyId },
+      ...ordersOf(companyId),
       ...(isFresh === undefined ? {} : { isFresh }),
       onData: (data, { reason }) => updates.push({ ids: data.orders.map((order) => order.id), reason }),
       onStatus: (status) => statuses.push(status),

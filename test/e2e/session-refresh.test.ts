@@ -1,4 +1,8 @@
 import { SignJWT } from 'jose';
+import WebSocket from 'ws';
+import { createLiveClient, OperationError, type LiveQueryUpdate } from 'pokegate/client';
+import { ordersOf } from '../utils/live-orders.js';
+import { ManualClock } from '../utils/manual-clock.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../utils/app.js';
 import {
@@ -186,6 +190,49 @@ describe('sessions that outlive their first token', () => {
       orders.every((orderId) => pokedOrders(socket.of('pokes')).includes(orderId)),
     );
     expect(socket.of('pokes').every((message) => message.type === 'next')).toBe(true);
+  });
+
+  it('fails only the live query a narrowed renewal ends, in a client whose getToken renews by itself', async () => {
+    const clock = new ManualClock(Date.now());
+    let companies = ['c4', 'c5'];
+    const client = createLiveClient({
+      url: service.wsUrl,
+      webSocketImpl: WebSocket,
+      clock,
+      getToken: () => token({ sub: 'judy', companies, expiresInSec: 120 }),
+    });
+    try {
+      const watch = (companyId: string) => {
+        const updates: LiveQueryUpdate['reason'][] = [];
+        const errors: Error[] = [];
+        const live = client.liveQuery({
+          ...ordersOf(companyId),
+          onData: (_data, update) => updates.push(update.reason),
+          onError: (error) => errors.push(error),
+        });
+        return { live, updates, errors };
+      };
+      const kept = watch('c4');
+      const dropped = watch('c5');
+      await waitFor('both live queries', () => kept.live.status === 'live' && dropped.live.status === 'live');
+      await waitFor('the renewal wait', () => clock.pending === 1);
+      const narrowedBefore = await refreshes('narrowed');
+      companies = ['c4'];
+      // A 120 s token renews 30 s before its expiry at the latest.
+      await clock.advance(90_000);
+      await waitFor('the narrowed live query to fail', () => dropped.live.status === 'failed');
+      expect(dropped.live.error).toBeInstanceOf(OperationError);
+      expect((dropped.live.error as OperationError).errors[0]?.extensions?.['code']).toBe('FORBIDDEN');
+      expect(await refreshes('narrowed')).toBe(narrowedBefore + 1);
+      await placeOrder('c4');
+      await waitFor('the kept live query’s refetch', () => kept.updates.includes('poke'));
+      expect(kept.live.status).toBe('live');
+      expect(kept.errors).toEqual([]);
+      expect(kept.updates).not.toContain('reconnected');
+      expect(client.status).toBe('connected');
+    } finally {
+      await client.dispose();
+    }
   });
 
   describe('bad input', () => {
