@@ -20,6 +20,7 @@ export type {
   FetchReason,
 } from './live-query-options.js';
 export type { WebSocketConstructor } from './session.js';
+export { tokenExpiry } from './session-renewal.js';
 export type { SessionRenewalOptions, RenewalEvent } from './session-renewal.js';
 export type { TypedDocumentNode, OperationVariables } from './document.js';
 export { OperationError, ConnectionClosedError, ConnectionFailedError } from './errors.js';
