@@ -27,8 +27,9 @@ export interface LiveClientOptions {
    * before each connection attempt, and again before the token expires: the
    * client then renews the connection's session in place with the
    * `refreshSession` mutation (see `renewal`), without reconnecting, so no
-   * live query refetches. It reads the token's `exp` without verifying it;
-   * a token without `exp` is never renewed. When `getToken` throws or the
+   * live query refetches. It reads the token's `exp` (and `iat`, against a
+   * client clock that runs behind) without verifying it; a token without
+   * `exp` is never renewed. When `getToken` throws or the
    * server refuses the renewal, the client reconnects (with a token from
    * `getToken` again), as it does when the server closes an acknowledged
    * connection with 4403 (its token expired), whatever `shouldRetry` says.

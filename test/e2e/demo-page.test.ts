@@ -212,8 +212,8 @@ describe('the demo page in Chromium', () => {
 
   it('renews a short token in place, with the token put in the address bar, and shows it', async () => {
     const company = `c-renew-${randomUUID().slice(0, 8)}`;
-    const firstExpiresAt = (Math.floor(Date.now() / 1_000) + 6) * 1_000;
-    const demo = await openDemo(company, 6);
+    const firstExpiresAt = (Math.floor(Date.now() / 1_000) + 10) * 1_000;
+    const demo = await openDemo(company, 10);
     // The page's getToken reads the address bar's token when it renews: a longer one.
     const next = await token({ companies: [company], expiresInSec: 300 });
     await demo.page.evaluate(`location.hash = 'company=${company}&token=${next}'`);

@@ -4,7 +4,7 @@ import WebSocket from 'ws';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLiveClient, type LiveClient, type LiveQueryUpdate, type RenewalEvent } from 'pokegate/client';
 import type { TypedDocumentNode } from '../../src/client/document.js';
-import { renewalDelayMs, tokenExpiry } from '../../src/client/session-renewal.js';
+import { renewalDelayMs, tokenExpiry, tokenLifeLeftMs } from '../../src/client/session-renewal.js';
 import { ManualClock } from '../utils/manual-clock.js';
 import { startGraphQLWsServer } from '../utils/graphql-ws-server.js';
 import { waitFor } from '../utils/wait-for.js';
@@ -119,15 +119,16 @@ describe('the live client renews its token in place', () => {
     (JSON.parse(Buffer.from(token?.split('.')[1] ?? '', 'base64url').toString()) as { name: string }).name;
 
   it('renews the margin before expiry, less the jitter, over the same connection, with no refetch', async () => {
-    // 60 s tokens, a margin of 30 s, jitter 0.2 at random 0.5: 27 s after each token was issued.
+    // 60 s tokens renew a quarter of their life (15 s, under the 30 s margin) before
+    // expiry, less jitter 0.2 at random 0.5: 40.5 s after each token was issued.
     const { server, clock, live, updates, renewals } = await connect({ random: () => 0.5 });
-    await clock.advance(26_999);
+    await clock.advance(40_499);
     expect(server.refreshes).toEqual([]);
     await clock.advance(1);
     await waitFor('the first renewal', () => server.refreshes.length === 1);
     expect(name(server.refreshes[0])).toBe('t2');
     await waitFor('the next renewal wait', () => clock.pending === 1);
-    await clock.advance(27_000);
+    await clock.advance(40_500);
     await waitFor('the second renewal', () => server.refreshes.length === 2);
     expect(name(server.refreshes[1])).toBe('t3');
     expect(server.connections.map(name)).toEqual(['t1']);
@@ -140,9 +141,9 @@ describe('the live client renews its token in place', () => {
   it('spreads the renewals of clients that connected together by their jitter', async () => {
     const early = await connect({ random: () => 0.99 });
     const late = await connect({ random: () => 0 });
-    // 30 s × (1 − 0.2 × 0.99) = 24,060 ms; 30 s × (1 − 0) = 30,000 ms.
-    await early.clock.advance(24_059);
-    await late.clock.advance(29_999);
+    // 45 s × (1 − 0.2 × 0.99) = 36,090 ms; 45 s × (1 − 0) = 45,000 ms.
+    await early.clock.advance(36_089);
+    await late.clock.advance(44_999);
     expect([early.server.refreshes.length, late.server.refreshes.length]).toEqual([0, 0]);
     await early.clock.advance(1);
     await late.clock.advance(1);
@@ -151,7 +152,7 @@ describe('the live client renews its token in place', () => {
 
   it('reconnects with a new token when getToken throws at renewal time', async () => {
     const { server, clock, updates, renewals } = await connect({ random: () => 0.5, failAt: 2 });
-    await clock.advance(27_000);
+    await clock.advance(40_500);
     await waitFor('the failed renewal', () => renewals.length === 1);
     expect(renewals[0]).toMatchObject({
       outcome: 'failed',
@@ -169,7 +170,7 @@ describe('the live client renews its token in place', () => {
   it('reconnects when the server refuses the renewal', async () => {
     const { server, clock, updates, renewals } = await connect({ random: () => 0.5 });
     server.refuseRenewals(true);
-    await clock.advance(27_000);
+    await clock.advance(40_500);
     await waitFor('the refused renewal', () => renewals.length === 1);
     expect(renewals[0]?.outcome).toBe('failed');
     await waitFor('the reconnection wait', () => clock.pending === 1);
@@ -192,10 +193,15 @@ describe('the live client renews its token in place', () => {
     ).toThrow(/`renewal.mutation`/);
   });
 
-  it('renews a short token at half its life, and never one without exp', () => {
+  it('renews a short token at three quarters of its life, a long one the margin before, and never one without exp', () => {
     const settings = { marginMs: 30_000, jitter: 0, random: () => 0.5 };
-    expect(renewalDelayMs(10_000, settings)).toBe(5_000);
+    expect(renewalDelayMs(60_000, settings)).toBe(45_000);
     expect(renewalDelayMs(600_000, settings)).toBe(570_000);
+    // A client clock 20 s behind the issuer's: the token's own life (exp − iat) counts.
+    const issuedAt = 1_700_000_000;
+    const token = `h.${Buffer.from(JSON.stringify({ iat: issuedAt, exp: issuedAt + 60 })).toString('base64url')}.s`;
+    expect(tokenLifeLeftMs(token, issuedAt * 1_000 - 20_000)).toBe(60_000);
+    expect(tokenLifeLeftMs(token, issuedAt * 1_000 + 10_000)).toBe(50_000);
     expect(tokenExpiry(jwt('t', 1_700_000_060_000))).toBe(1_700_000_060_000);
     expect(tokenExpiry('not.a-jwt')).toBeUndefined();
     expect(tokenExpiry('opaque')).toBeUndefined();
