@@ -64,13 +64,15 @@ export interface ConnectionSession<P extends ConnectionPrincipal = ConnectionPri
    */
   renew(authorization: unknown): Promise<Renewal<P>>;
   /**
-   * For a subscription: `allowed` decides, at each renewal, whether the
-   * renewed principal may still have it, typically the per-key check its
-   * resolver has just made (`(principal) => canRead(principal, key)`). Asked
-   * at once as well, against a principal renewed since the operation started.
-   * A throw counts as false. Calls after the first replace it.
+   * For a subscription: `allowed(principal, key)` decides, at each renewal,
+   * whether the renewed principal may still have it — the per-key check its
+   * resolver has just made, e.g. `guard(canRead, companyId)`: a function and
+   * its key rather than a closure, so that an idle subscription holds no more
+   * than the two. Asked at once as well, against a principal renewed since
+   * the operation started. A throw counts as false. Calls after the first
+   * replace it.
    */
-  guard(allowed: (principal: P) => boolean): void;
+  guard<K>(allowed: (principal: P, key: K) => boolean, key: K): void;
 }
 
 /** What a connection's session needs of the server: shared by every connection. */
@@ -89,7 +91,7 @@ export interface SessionConnection {
   readonly subscriptions: Record<string, unknown>;
 }
 
-type Guard = (principal: ConnectionPrincipal) => boolean;
+type Guard = (principal: ConnectionPrincipal, key: unknown) => boolean;
 
 /**
  * One connection's principal, its renewals and its subscriptions' guards. A
@@ -101,8 +103,8 @@ export class ConnectionState {
   #principal: ConnectionPrincipal;
   /** Renewals so far: an operation started before the latest asks its guard at once. */
   #renewals = 0;
-  /** By subscription id; made at the first guard, so a connection without one does without. */
-  #guards: Map<string, Guard> | undefined;
+  /** The guarded operations by id; made at the first guard, so a connection without one does without. */
+  #guarded: Map<string, OperationSession> | undefined;
   /** The renewal running, if any: the next waits for it. */
   #running: Promise<unknown> = Promise.resolve();
 
@@ -123,13 +125,14 @@ export class ConnectionState {
 
   /** Operation `id` completed: forget its guard. */
   completed(id: string): void {
-    this.#guards?.delete(id);
+    this.#guarded?.delete(id);
   }
 
-  guard(id: string, allowed: Guard, renewalsAtStart: number): void {
-    (this.#guards ??= new Map()).set(id, allowed);
+  /** `operation` has a guard now. */
+  guarded(id: string, operation: OperationSession, renewalsAtStart: number): void {
+    (this.#guarded ??= new Map()).set(id, operation);
     // A renewal came between the operation's start and this guard: it has not been asked yet.
-    if (renewalsAtStart !== this.#renewals && !permits(allowed, this.#principal)) this.#end(id);
+    if (renewalsAtStart !== this.#renewals && !operation.permits(this.#principal)) this.#end(id);
   }
 
   renew(authorization: unknown): Promise<Renewal> {
@@ -163,9 +166,9 @@ export class ConnectionState {
     if (next.expiresAt === undefined) this.#deps.expiry.forget(socket);
     else this.#deps.expiry.watch(socket, next.expiresAt);
     let ended = 0;
-    for (const [id, allowed] of this.#guards ?? []) {
-      if (!(id in this.#connection.subscriptions)) this.#guards?.delete(id);
-      else if (!permits(allowed, next)) {
+    for (const [id, operation] of this.#guarded ?? []) {
+      if (!(id in this.#connection.subscriptions)) this.#guarded?.delete(id);
+      else if (!operation.permits(next)) {
         this.#end(id);
         ended++;
       }
@@ -195,7 +198,7 @@ export class ConnectionState {
    * graphql-ws sends nothing more for it once it is out of `subscriptions`.
    */
   #end(id: string): void {
-    this.#guards?.delete(id);
+    this.#guarded?.delete(id);
     const subscriptions = this.#connection.subscriptions;
     if (!(id in subscriptions)) return;
     const iterator = subscriptions[id];
@@ -217,11 +220,13 @@ const forbiddenPayload = JSON.stringify({
   ],
 });
 
-/** One operation's view of its connection's session. */
+/** One operation's view of its connection's session, and its guard. */
 class OperationSession implements ConnectionSession {
   readonly #state: ConnectionState;
   readonly #id: string;
   readonly #renewalsAtStart: number;
+  #allowed: Guard | undefined;
+  #key: unknown;
 
   constructor(state: ConnectionState, id: string, renewalsAtStart: number) {
     this.#state = state;
@@ -237,16 +242,19 @@ class OperationSession implements ConnectionSession {
     return this.#state.renew(authorization);
   }
 
-  guard(allowed: Guard): void {
-    this.#state.guard(this.#id, allowed, this.#renewalsAtStart);
+  guard<K>(allowed: (principal: ConnectionPrincipal, key: K) => boolean, key: K): void {
+    this.#allowed = allowed as Guard;
+    this.#key = key;
+    this.#state.guarded(this.#id, this, this.#renewalsAtStart);
   }
-}
 
-function permits(allowed: Guard, principal: ConnectionPrincipal): boolean {
-  try {
-    return allowed(principal);
-  } catch {
-    return false;
+  /** Whether its guard allows `principal`; a throw counts as no. */
+  permits(principal: ConnectionPrincipal): boolean {
+    try {
+      return this.#allowed?.(principal, this.#key) ?? true;
+    } catch {
+      return false;
+    }
   }
 }
 

@@ -88,7 +88,7 @@ export const resolvers: Resolvers = {
       subscribe(_, { companyId }, context) {
         authorize(context, companyId);
         // A renewal whose token no longer allows the company ends this subscription.
-        context.session?.guard((principal) => canAccessCompany(principal, companyId));
+        context.session?.guard(canAccessCompany, companyId);
         return context.ordersChanged.addReceiver(
           companyId,
           context.signal === undefined ? {} : { signal: context.signal },

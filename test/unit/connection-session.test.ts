@@ -53,7 +53,7 @@ function connection(companies: readonly string[]) {
     { extra: { socket }, subscriptions },
     first,
   );
-  const allows = (company: string) => (principal: ConnectionPrincipal) =>
+  const allows = (principal: ConnectionPrincipal, company: string): boolean =>
     (principal as Principal).companies.includes(company);
   return { state, sent, closes, verifications, subscriptions, iterator, returned, allows, expiry };
 }
@@ -68,7 +68,7 @@ describe('a connection’s session', () => {
     c.verifications[0]?.answer.resolve({ sub: 'alice', companies: ['c1'] });
     expect(await renewal).toMatchObject({ outcome: 'renewed', ended: 0 });
     // Its resolver authorised it with the old principal; the guard it registers now says no.
-    late.guard(c.allows('c2'));
+    late.guard(c.allows, 'c2');
     expect(c.sent).toEqual([
       {
         id: 'late',
@@ -84,7 +84,7 @@ describe('a connection’s session', () => {
   it('runs renewals one after the other, and ends a subscription only once', async () => {
     const c = connection(['c1', 'c2']);
     c.subscriptions['s2'] = c.iterator('s2');
-    c.state.forOperation('s2').guard(c.allows('c2'));
+    c.state.forOperation('s2').guard(c.allows, 'c2');
     const first = c.state.renew('Bearer one');
     const second = c.state.renew('Bearer two');
     await new Promise((resolve) => setImmediate(resolve));
