@@ -103,10 +103,15 @@ export class ConnectionState {
   #principal: ConnectionPrincipal;
   /** Renewals so far: an operation started before the latest asks its guard at once. */
   #renewals = 0;
-  /** The guarded operations by id; made at the first guard, so a connection without one does without. */
-  #guarded: Map<string, OperationSession> | undefined;
+  /**
+   * The guarded operations: an array made at the first guard (of one, as
+   * most connections hold one subscription), not a map, which would cost an
+   * idle connection a few hundred bytes; a connection holds at most
+   * `maxSubscriptionsPerConnection` operations.
+   */
+  #guarded: OperationSession[] | undefined;
   /** The renewal running, if any: the next waits for it. */
-  #running: Promise<unknown> = Promise.resolve();
+  #running: Promise<unknown> | undefined;
 
   constructor(deps: SessionDeps, connection: SessionConnection, principal: ConnectionPrincipal) {
     this.#deps = deps;
@@ -125,20 +130,34 @@ export class ConnectionState {
 
   /** Operation `id` completed: forget its guard. */
   completed(id: string): void {
-    this.#guarded?.delete(id);
+    this.#forget(id);
   }
 
   /** `operation` has a guard now. */
-  guarded(id: string, operation: OperationSession, renewalsAtStart: number): void {
-    (this.#guarded ??= new Map()).set(id, operation);
+  guarded(operation: OperationSession, renewalsAtStart: number): void {
+    if (this.#guarded === undefined) this.#guarded = [operation];
+    else if (!this.#guarded.includes(operation)) this.#guarded.push(operation);
     // A renewal came between the operation's start and this guard: it has not been asked yet.
-    if (renewalsAtStart !== this.#renewals && !operation.permits(this.#principal)) this.#end(id);
+    if (renewalsAtStart !== this.#renewals && !operation.permits(this.#principal)) this.#end(operation.id);
   }
 
   renew(authorization: unknown): Promise<Renewal> {
-    const renewal = this.#running.then(() => this.#renew(authorization));
-    this.#running = renewal.catch(() => undefined);
+    const renewal = (this.#running ?? Promise.resolve()).then(() => this.#renew(authorization));
+    const running = renewal.catch(() => undefined);
+    this.#running = running;
+    // The last one done: an idle connection keeps no settled promise.
+    void running.then(() => {
+      if (this.#running === running) this.#running = undefined;
+    });
     return renewal;
+  }
+
+  #forget(id: string): void {
+    const guarded = this.#guarded;
+    if (guarded === undefined) return;
+    const index = guarded.findIndex((operation) => operation.id === id);
+    if (index >= 0) guarded.splice(index, 1);
+    if (guarded.length === 0) this.#guarded = undefined;
   }
 
   async #renew(authorization: unknown): Promise<Renewal> {
@@ -166,10 +185,10 @@ export class ConnectionState {
     if (next.expiresAt === undefined) this.#deps.expiry.forget(socket);
     else this.#deps.expiry.watch(socket, next.expiresAt);
     let ended = 0;
-    for (const [id, operation] of this.#guarded ?? []) {
-      if (!(id in this.#connection.subscriptions)) this.#guarded?.delete(id);
+    for (const operation of [...(this.#guarded ?? [])]) {
+      if (!(operation.id in this.#connection.subscriptions)) this.#forget(operation.id);
       else if (!operation.permits(next)) {
-        this.#end(id);
+        this.#end(operation.id);
         ended++;
       }
     }
@@ -198,7 +217,7 @@ export class ConnectionState {
    * graphql-ws sends nothing more for it once it is out of `subscriptions`.
    */
   #end(id: string): void {
-    this.#guarded?.delete(id);
+    this.#forget(id);
     const subscriptions = this.#connection.subscriptions;
     if (!(id in subscriptions)) return;
     const iterator = subscriptions[id];
@@ -238,6 +257,11 @@ class OperationSession implements ConnectionSession {
     return this.#state.principal;
   }
 
+  /** graphql-ws's id of the operation. */
+  get id(): string {
+    return this.#id;
+  }
+
   renew(authorization: unknown): Promise<Renewal> {
     return this.#state.renew(authorization);
   }
@@ -245,7 +269,7 @@ class OperationSession implements ConnectionSession {
   guard<K>(allowed: (principal: ConnectionPrincipal, key: K) => boolean, key: K): void {
     this.#allowed = allowed as Guard;
     this.#key = key;
-    this.#state.guarded(this.#id, this, this.#renewalsAtStart);
+    this.#state.guarded(this, this.#renewalsAtStart);
   }
 
   /** Whether its guard allows `principal`; a throw counts as no. */
