@@ -271,11 +271,11 @@ export async function benchRenewal(options: RenewalBenchOptions): Promise<boolea
 /** Samples the server's CPU every second; `stop` resolves with the busiest second's, in cores. */
 function sampleCpu(on: ServiceProcess): { stop(): Promise<number> } {
   let peak = 0;
-  let running = true;
+  const stopped = new AbortController();
   const sampling = (async () => {
     let last = await metric(on.httpUrl, 'process_cpu_seconds_total');
     let at = performance.now();
-    while (running) {
+    while (!stopped.signal.aborted) {
       await new Promise((resolve) => setTimeout(resolve, 1_000));
       const now = await metric(on.httpUrl, 'process_cpu_seconds_total');
       const time = performance.now();
@@ -286,7 +286,7 @@ function sampleCpu(on: ServiceProcess): { stop(): Promise<number> } {
   })();
   return {
     async stop() {
-      running = false;
+      stopped.abort();
       await sampling;
       return peak;
     },

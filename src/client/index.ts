@@ -24,4 +24,5 @@ export { tokenExpiry } from './session-renewal.js';
 export type { SessionRenewalOptions, RenewalEvent } from './session-renewal.js';
 export type { TypedDocumentNode, OperationVariables } from './document.js';
 export { OperationError, ConnectionClosedError, ConnectionFailedError } from './errors.js';
+export { DisposedError } from '../common/errors.js';
 export type { CloseInfo } from './errors.js';

@@ -1,6 +1,6 @@
 import type { Clock } from '../common/clock.js';
 import { toError } from '../common/errors.js';
-import { expectInteger, expectNumber } from '../common/validate.js';
+import { expectFunction, expectInteger, expectNumber, expectThat } from '../common/validate.js';
 import { OperationError } from './errors.js';
 import type { Session } from './session.js';
 
@@ -61,17 +61,16 @@ export function renewalSettings(
   options: SessionRenewalOptions,
   rest: Pick<RenewalSettings, 'clock' | 'random' | 'onRenewal'>,
 ): RenewalSettings {
-  if (typeof getToken !== 'function') {
-    throw new TypeError(`Expected \`getToken\` to be a function, got ${typeof getToken}`);
-  }
+  expectFunction('getToken', getToken);
   const { marginMs = 30_000, jitter = 0.2, mutation = defaultMutation } = options;
   expectInteger('renewal.marginMs', marginMs, 0);
   expectNumber('renewal.jitter', jitter, 0, 1);
-  if (typeof mutation !== 'string' || !mutation.includes('$token')) {
-    throw new TypeError(
-      `Expected \`renewal.mutation\` to be a mutation with a $token variable, got ${JSON.stringify(mutation)}`,
-    );
-  }
+  expectThat(
+    'renewal.mutation',
+    mutation,
+    typeof mutation === 'string' && mutation.includes('$token'),
+    'a mutation with a $token variable',
+  );
   return { getToken, marginMs, jitter, mutation, ...rest };
 }
 

@@ -4,7 +4,8 @@
  * `ws` on the HTTP server's port, hardened (origins, frame and buffer limits,
  * `connection_init` timeout, subscriptions per socket, token expiry, rate
  * limits, masked internal errors), with sessions a client renews in place
- * (`ConnectionSession`), and delivering pokes straight to the socket; and read-after tokens (a plugin that holds a request until the
+ * (`ConnectionSession`), and sending pokes straight to the socket; and
+ * read-after tokens (a plugin that holds a request until the
  * changes its tokens stand for are visible on this replica).
  *
  * @module pokegate/graphql
@@ -36,3 +37,5 @@ export type {
   VersionTarget,
   VisibilityCheck,
 } from './read-after.js';
+export { createReadAfterTokens, InvalidReadAfterTokenError } from './read-after-token.js';
+export type { ReadAfterTokens, ReadAfterTokensOptions, SignedVersion } from './read-after-token.js';

@@ -2,7 +2,7 @@ import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { EnvelopedServer } from './enveloped-server.js';
 import { WebSocketServer } from 'ws';
-import type { Logger } from '../common/logger.js';
+import { silentLogger, type Logger } from '../common/logger.js';
 import type { ConnectionPrincipal } from './principal.js';
 import { serveGraphQLWs } from './graphql-ws-server.js';
 import { createTokenExpiry } from './token-expiry.js';
@@ -12,11 +12,11 @@ import type { OperationRateLimit } from './operation-rate-limit.js';
 import {
   authenticateConnection,
   closeSlowClient,
-  createDirectSend,
+  createDirectSends,
+  envelopedOf,
   forgetOperation,
   prepareOperation,
   type ConnectionExtra,
-  type Enveloped,
 } from './websocket-hooks.js';
 
 export interface WebSocketOptions {
@@ -75,7 +75,8 @@ export interface WebSocketDeps<P extends ConnectionPrincipal = ConnectionPrincip
    * @default the same `sub`
    */
   readonly sameIdentity?: (current: P, next: P) => boolean;
-  readonly logger: Logger;
+  /** @default a silent logger */
+  readonly logger?: Logger;
   /**
    * Logs an error that breaks a socket under an id; the close reason (4500)
    * carries the id, and the message only when errors are not masked.
@@ -121,7 +122,7 @@ export function attachWebSocket<P extends ConnectionPrincipal>(
     yoga,
     authenticate,
     sameIdentity = sameSub,
-    logger,
+    logger = silentLogger,
     internalErrors = createInternalErrors({ logger }),
     rateLimit,
   } = deps;
@@ -142,8 +143,8 @@ export function attachWebSocket<P extends ConnectionPrincipal>(
   const disposable = serveGraphQLWs<Record<string, unknown> | undefined, ConnectionExtra>(
     {
       connectionInitWaitTimeout: connectionInitTimeoutMs,
-      execute: (args) => (args.rootValue as Enveloped).execute(args) as never,
-      subscribe: (args) => (args.rootValue as Enveloped).subscribe(args) as never,
+      execute: (args) => envelopedOf(args).execute(args) as never,
+      subscribe: (args) => envelopedOf(args).subscribe(args) as never,
       onConnect: authenticateConnection({ session, logger, rateLimit }),
       onClose(ctx) {
         expiry.forget(ctx.extra.socket);
@@ -151,7 +152,7 @@ export function attachWebSocket<P extends ConnectionPrincipal>(
       onSubscribe: prepareOperation({
         yoga,
         maxSubscriptionsPerConnection,
-        directSend: createDirectSend(batch.hold),
+        directSends: createDirectSends(batch.hold),
       }),
       onNext: closeSlowClient(maxBufferedBytes, logger),
       onComplete: forgetOperation,

@@ -12,7 +12,7 @@ import {
   type TransportObserver,
 } from 'pokegate';
 import type { Config } from './config.js';
-import type { OnClose } from './delivery.js';
+import type { OnClose } from './on-close.js';
 import { orderBindingKey, orderEventSchema, orderRoutingKey, type OrderEvent } from './orders/events.js';
 import { createOrdersMapper } from './orders/mapper.js';
 import { createOrderProjection } from './orders/projection.js';

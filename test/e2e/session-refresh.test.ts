@@ -1,7 +1,7 @@
 import { SignJWT } from 'jose';
 import WebSocket from 'ws';
-import { createLiveClient, OperationError, type LiveQueryUpdate } from 'pokegate/client';
-import { ordersOf } from '../utils/live-orders.js';
+import { createLiveClient, OperationError } from 'pokegate/client';
+import { watchOrders } from '../utils/live-orders.js';
 import { ManualClock } from '../utils/manual-clock.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../utils/app.js';
@@ -202,18 +202,8 @@ describe('sessions that outlive their first token', () => {
       getToken: () => token({ sub: 'judy', companies, expiresInSec: 120 }),
     });
     try {
-      const watch = (companyId: string) => {
-        const updates: LiveQueryUpdate['reason'][] = [];
-        const errors: Error[] = [];
-        const live = client.liveQuery({
-          ...ordersOf(companyId),
-          onData: (_data, update) => updates.push(update.reason),
-          onError: (error) => errors.push(error),
-        });
-        return { live, updates, errors };
-      };
-      const kept = watch('c4');
-      const dropped = watch('c5');
+      const kept = watchOrders(client, 'c4');
+      const dropped = watchOrders(client, 'c5');
       await waitFor('both live queries', () => kept.live.status === 'live' && dropped.live.status === 'live');
       await waitFor('the renewal wait', () => clock.pending === 1);
       const narrowedBefore = await refreshes('narrowed');
@@ -225,10 +215,10 @@ describe('sessions that outlive their first token', () => {
       expect((dropped.live.error as OperationError).errors[0]?.extensions?.['code']).toBe('FORBIDDEN');
       expect(await refreshes('narrowed')).toBe(narrowedBefore + 1);
       await placeOrder('c4');
-      await waitFor('the kept live query’s refetch', () => kept.updates.includes('poke'));
+      await waitFor('the kept live query’s refetch', () => kept.updates.some((u) => u.reason === 'poke'));
       expect(kept.live.status).toBe('live');
       expect(kept.errors).toEqual([]);
-      expect(kept.updates).not.toContain('reconnected');
+      expect(kept.updates.map((u) => u.reason)).not.toContain('reconnected');
       expect(client.status).toBe('connected');
     } finally {
       await client.dispose();
