@@ -7,15 +7,20 @@ import type { Session } from './session.js';
 export interface SessionRenewalOptions {
   /**
    * How long before its token expires a connection renews it: a token that
-   * lives less than four times as long renews at three quarters of its life.
-   * Minimum: 0.
+   * lives less than ten times as long renews at nine tenths of its life, so
+   * that each token is renewed about once in its life, as a reconnecting
+   * client reconnects once. Minimum: 0.
    * @default 30000
    */
   readonly marginMs?: number;
   /**
-   * The share of each wait that is randomised away, from 0 (none) to 1, so
-   * that the clients of a company, which logged in together, do not renew
-   * together: a renewal starts up to this share of its wait earlier.
+   * The share of a connection's first wait that is randomised away, from 0
+   * (none) to 1, so that the clients of a company, which logged in together,
+   * do not renew together: the first renewal starts up to this share of its
+   * wait earlier. Later waits are not shortened: each new token expires a
+   * token's life after its own renewal, so the spread of the first renewals
+   * carries over to all the next ones, and a token is not renewed more often
+   * than it must be.
    * @default 0.2
    */
   readonly jitter?: number;
@@ -94,10 +99,11 @@ export function keepRenewing(
     fallBack(error);
   };
   void (async () => {
-    for (let current = token; ;) {
+    for (let current = token, first = true; ; first = false) {
       const leftMs = tokenLifeLeftMs(current, clock.now());
       if (leftMs === undefined) return; // never expires, or not a JWT: nothing to renew
-      if (!(await clock.sleep(renewalDelayMs(leftMs, settings), signal))) return;
+      const delayMs = renewalDelayMs(leftMs, first ? settings : { ...settings, jitter: 0 });
+      if (!(await clock.sleep(delayMs, signal))) return;
       let next: string;
       try {
         next = await getToken();
@@ -124,15 +130,15 @@ export function keepRenewing(
 
 /**
  * The wait before renewing a token with `leftMs` to live: it renews
- * `marginMs` before expiry (at three quarters of its life when shorter), up
- * to `jitter` of that wait earlier, at random.
+ * `marginMs` before expiry (at nine tenths of its life when shorter), up to
+ * `jitter` of that wait earlier, at random.
  */
 export function renewalDelayMs(
   leftMs: number,
   settings: Pick<RenewalSettings, 'marginMs' | 'jitter' | 'random'>,
 ): number {
   const { marginMs, jitter, random } = settings;
-  const wait = Math.max(0, leftMs - Math.min(marginMs, leftMs / 4));
+  const wait = Math.max(0, leftMs - Math.min(marginMs, leftMs / 10));
   return Math.round(wait * (1 - jitter * random()));
 }
 

@@ -118,17 +118,21 @@ describe('the live client renews its token in place', () => {
   const name = (token: string | undefined): unknown =>
     (JSON.parse(Buffer.from(token?.split('.')[1] ?? '', 'base64url').toString()) as { name: string }).name;
 
-  it('renews the margin before expiry, less the jitter, over the same connection, with no refetch', async () => {
-    // 60 s tokens renew a quarter of their life (15 s, under the 30 s margin) before
-    // expiry, less jitter 0.2 at random 0.5: 40.5 s after each token was issued.
+  it('renews the margin before expiry, less the jitter the first time only, over the same connection, with no refetch', async () => {
+    // 60 s tokens renew a tenth of their life (6 s, under the 30 s margin) before
+    // expiry: the first less jitter 0.2 at random 0.5, 48.6 s after t1 was issued;
+    // then t2, whose exp is in whole seconds (108 s), has 59.4 s left: renewed a
+    // tenth of that before, 53.46 s later, with no jitter.
     const { server, clock, live, updates, renewals } = await connect({ random: () => 0.5 });
-    await clock.advance(40_499);
+    await clock.advance(48_599);
     expect(server.refreshes).toEqual([]);
     await clock.advance(1);
     await waitFor('the first renewal', () => server.refreshes.length === 1);
     expect(name(server.refreshes[0])).toBe('t2');
     await waitFor('the next renewal wait', () => clock.pending === 1);
-    await clock.advance(40_500);
+    await clock.advance(53_459);
+    expect(server.refreshes.length).toBe(1);
+    await clock.advance(1);
     await waitFor('the second renewal', () => server.refreshes.length === 2);
     expect(name(server.refreshes[1])).toBe('t3');
     expect(server.connections.map(name)).toEqual(['t1']);
@@ -141,9 +145,9 @@ describe('the live client renews its token in place', () => {
   it('spreads the renewals of clients that connected together by their jitter', async () => {
     const early = await connect({ random: () => 0.99 });
     const late = await connect({ random: () => 0 });
-    // 45 s × (1 − 0.2 × 0.99) = 36,090 ms; 45 s × (1 − 0) = 45,000 ms.
-    await early.clock.advance(36_089);
-    await late.clock.advance(44_999);
+    // 54 s × (1 − 0.2 × 0.99) = 43,308 ms; 54 s × (1 − 0) = 54,000 ms.
+    await early.clock.advance(43_307);
+    await late.clock.advance(53_999);
     expect([early.server.refreshes.length, late.server.refreshes.length]).toEqual([0, 0]);
     await early.clock.advance(1);
     await late.clock.advance(1);
@@ -152,7 +156,7 @@ describe('the live client renews its token in place', () => {
 
   it('reconnects with a new token when getToken throws at renewal time', async () => {
     const { server, clock, updates, renewals } = await connect({ random: () => 0.5, failAt: 2 });
-    await clock.advance(40_500);
+    await clock.advance(48_600);
     await waitFor('the failed renewal', () => renewals.length === 1);
     expect(renewals[0]).toMatchObject({
       outcome: 'failed',
@@ -170,7 +174,7 @@ describe('the live client renews its token in place', () => {
   it('reconnects when the server refuses the renewal', async () => {
     const { server, clock, updates, renewals } = await connect({ random: () => 0.5 });
     server.refuseRenewals(true);
-    await clock.advance(40_500);
+    await clock.advance(48_600);
     await waitFor('the refused renewal', () => renewals.length === 1);
     expect(renewals[0]?.outcome).toBe('failed');
     await waitFor('the reconnection wait', () => clock.pending === 1);
@@ -193,9 +197,9 @@ describe('the live client renews its token in place', () => {
     ).toThrow(/`renewal.mutation`/);
   });
 
-  it('renews a short token at three quarters of its life, a long one the margin before, and never one without exp', () => {
+  it('renews a short token at nine tenths of its life, a long one the margin before, and never one without exp', () => {
     const settings = { marginMs: 30_000, jitter: 0, random: () => 0.5 };
-    expect(renewalDelayMs(60_000, settings)).toBe(45_000);
+    expect(renewalDelayMs(60_000, settings)).toBe(54_000);
     expect(renewalDelayMs(600_000, settings)).toBe(570_000);
     // A client clock 20 s behind the issuer's: the token's own life (exp − iat) counts.
     const issuedAt = 1_700_000_000;
