@@ -40,6 +40,25 @@ describe('token expiry', () => {
     expect(clock.pending).toBe(0);
   });
 
+  it('moves a renewed socket to its new expiry, and closes the others of its old one', async () => {
+    const closes: string[] = [];
+    const clock = new ManualClock();
+    expiry = createTokenExpiry(clock);
+    const renewed = fakeSocket(closes, 'renewed');
+    const kept = fakeSocket(closes, 'kept');
+    const start = clock.now();
+    expiry.watch(renewed, start + 1_000);
+    expiry.watch(kept, start + 1_000);
+    expiry.watch(renewed, start + 3_000);
+    await clock.advance(1_000);
+    expect(closes).toEqual(['kept 4403 Token expired']);
+    await clock.advance(1_999);
+    expect(closes).toEqual(['kept 4403 Token expired']);
+    await clock.advance(1);
+    expect(closes).toEqual(['kept 4403 Token expired', 'renewed 4403 Token expired']);
+    expect(clock.pending).toBe(0);
+  });
+
   it('closes a socket whose token has already expired at once', () => {
     const closes: string[] = [];
     const clock = new ManualClock();
