@@ -12,6 +12,26 @@ import { silentLogger, type Logger } from '../common/logger.js';
  * one backoff shape, and how long to keep trying before the first connection.
  */
 export interface ReconnectOptions extends BackoffOptions {
+  /**
+   * The wait after the first failed attempt. Minimum: 0.
+   * @default 100
+   */
+  readonly minDelayMs?: number;
+  /**
+   * The longest wait between two attempts. Minimum: `minDelayMs`.
+   * @default 5000
+   */
+  readonly maxDelayMs?: number;
+  /**
+   * Each wait is the previous one times this. Minimum: 1.
+   * @default 2
+   */
+  readonly factor?: number;
+  /**
+   * The share of each wait that is randomised away, from 0 to 1.
+   * @default 0.2
+   */
+  readonly jitter?: number;
   /** @deprecated The former name of `minDelayMs`, still accepted. */
   readonly initialDelayMs?: number;
   /**

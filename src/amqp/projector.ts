@@ -10,17 +10,20 @@ import {
   type ProjectionRunner,
   type Verdict,
 } from '../transport/projection-runner.js';
-import type {
-  Projector,
-  ProjectorCloseOptions,
-  ProjectorOptions,
-  TypedEvent,
+import {
+  defaultRetryDelaysMs,
+  type Projector,
+  type ProjectorCloseOptions,
+  type ProjectorOptions,
+  type TypedEvent,
 } from '../transport/projector.js';
 import type { StartOptions } from '../transport/transient-consumer.js';
 import { expectShortString } from '../common/validate.js';
 import { AckPrefix } from './ack-prefix.js';
 import { ManagedConnection, type AmqpConnectionOptions } from './connection.js';
+import { declareDurableQueue, durableQueueTypes, type DurableQueueType } from './queue-type.js';
 
+/** `ProjectorOptions` (the same on the in-process bus), the broker connection, and the projector's exchange and dead-letter queue. */
 export interface AmqpProjectorOptions<E extends TypedEvent>
   extends ProjectorOptions<E>, AmqpConnectionOptions {
   /**
@@ -34,6 +37,16 @@ export interface AmqpProjectorOptions<E extends TypedEvent>
    * @default `${queue}.dlq`
    */
   readonly deadLetterQueue?: string;
+  /**
+   * The type of the durable queues the projector creates: the work queue, its
+   * retry queues and the dead-letter queue. A queue that exists already is
+   * kept as it is (see `DurableQueueType`). Measured on RabbitMQ 3.10 with
+   * persistent, confirmed events: `classic-v2` costs the broker the same CPU
+   * per event as `classic` and `quorum`, and confirms a flood's publishes
+   * in about a millisecond where version 1 took tens.
+   * @default 'classic-v2'
+   */
+  readonly queueType?: DurableQueueType;
 }
 
 /** Headers the projector keeps on a message between retries and in the dead-letter queue. */
@@ -52,6 +65,34 @@ export function retryQueueName(queue: string, delayMs: number): string {
   return `${queue}.retry.${delayMs}ms`;
 }
 
+/** What names a projector's queues: the options of `createAmqpProjector` that do. */
+export interface ProjectorQueueOptions {
+  readonly queue: string;
+  /** @default [50, 250, 1000, 5000] */
+  readonly retryDelaysMs?: readonly number[] | undefined;
+  /** @default `${queue}.dlq` */
+  readonly deadLetterQueue?: string | undefined;
+}
+
+/**
+ * Every durable queue a projector with these options declares: its work
+ * queue, one retry queue per distinct delay (`<queue>.retry.<delay>ms`) and
+ * its dead-letter queue (`<queue>.dlq`). Only the work queue is bound to the
+ * exchange: deleting the exchange leaves the others, so a teardown deletes
+ * each by name.
+ */
+export function projectorQueues(options: ProjectorQueueOptions): readonly string[] {
+  const { queue, retryDelaysMs = defaultRetryDelaysMs, deadLetterQueue = `${queue}.dlq` } = options;
+  const retries = [...new Set(retryDelaysMs)].map((delayMs) => retryQueueName(queue, delayMs));
+  return [queue, ...retries, deadLetterQueue];
+}
+
+/** The projector on RabbitMQ, which says which queues it declares. */
+export interface AmqpProjector extends Projector {
+  /** Every queue it declares, as `projectorQueues` lists them: the work queue first, the dead-letter queue last. */
+  readonly queues: readonly string[];
+}
+
 /**
  * The projector on RabbitMQ. Topology, declared on every (re)connect: the
  * durable work queue bound to the exchange; one durable retry queue per
@@ -61,8 +102,8 @@ export function retryQueueName(queue: string, delayMs: number): string {
  * dead-letter copy it made — so a crash at any point leads to a redelivery,
  * never to a loss.
  */
-export function createAmqpProjector<E extends TypedEvent>(options: AmqpProjectorOptions<E>): Projector {
-  return new AmqpProjector(options);
+export function createAmqpProjector<E extends TypedEvent>(options: AmqpProjectorOptions<E>): AmqpProjector {
+  return new AmqpProjectorImpl(options);
 }
 
 interface ConsumerState {
@@ -82,11 +123,12 @@ interface Incoming {
   readonly delivery: Delivery;
 }
 
-class AmqpProjector<E extends TypedEvent> implements Projector {
+class AmqpProjectorImpl<E extends TypedEvent> implements AmqpProjector {
   readonly #runner: ProjectionRunner;
   readonly #connection: ManagedConnection;
   readonly #exchange: string;
   readonly #deadLetterQueue: string;
+  readonly #queueType: DurableQueueType;
   /** A poison flood is one line, then one summary per interval. */
   readonly #deadLettered: LogThrottle;
   #consumer: ConsumerState | undefined;
@@ -96,8 +138,18 @@ class AmqpProjector<E extends TypedEvent> implements Projector {
 
   constructor(options: AmqpProjectorOptions<E>) {
     this.#runner = createProjectionRunner(options, 'projector');
-    const { exchange = 'pokegate.events', deadLetterQueue = `${this.#runner.queue}.dlq` } = options;
+    const {
+      exchange = 'pokegate.events',
+      deadLetterQueue = `${this.#runner.queue}.dlq`,
+      queueType = 'classic-v2',
+    } = options;
     this.#exchange = expectShortString('exchange', exchange);
+    if (!durableQueueTypes.includes(queueType)) {
+      throw new TypeError(
+        `Expected \`queueType\` to be one of ${durableQueueTypes.join(', ')}, got ${JSON.stringify(queueType)}`,
+      );
+    }
+    this.#queueType = queueType;
     this.#deadLetterQueue = expectShortString('deadLetterQueue', deadLetterQueue);
     this.#deadLettered = createLogThrottle({ logger: this.#runner.logger });
     this.#connection = new ManagedConnection(options, {
@@ -110,6 +162,11 @@ class AmqpProjector<E extends TypedEvent> implements Projector {
 
   get consuming(): boolean {
     return this.#consumer?.open === true && this.#closing === undefined;
+  }
+
+  get queues(): readonly string[] {
+    const { queue, retryDelays } = this.#runner;
+    return projectorQueues({ queue, retryDelaysMs: retryDelays, deadLetterQueue: this.#deadLetterQueue });
   }
 
   start(options: StartOptions = {}): Promise<void> {
@@ -148,17 +205,17 @@ class AmqpProjector<E extends TypedEvent> implements Projector {
       void state.window.idle().then(() => this.#windows.delete(state.window));
     });
     await channel.assertExchange(this.#exchange, 'topic', { durable: true });
-    await channel.assertQueue(queue, { durable: true });
+    const type = this.#queueType;
+    await declareDurableQueue(model, channel, queue, type);
     for (const key of bindingKeys) await channel.bindQueue(queue, this.#exchange, key);
     for (const delayMs of retryDelays) {
-      await channel.assertQueue(retryQueueName(queue, delayMs), {
-        durable: true,
+      await declareDurableQueue(model, channel, retryQueueName(queue, delayMs), type, {
         messageTtl: delayMs,
         deadLetterExchange: '',
         deadLetterRoutingKey: queue,
       });
     }
-    await channel.assertQueue(this.#deadLetterQueue, { durable: true });
+    await declareDurableQueue(model, channel, this.#deadLetterQueue, type);
     await channel.prefetch(prefetch);
     const { consumerTag } = await channel.consume(
       queue,
@@ -173,6 +230,7 @@ class AmqpProjector<E extends TypedEvent> implements Projector {
       {
         queue,
         deadLetterQueue: this.#deadLetterQueue,
+        queueType: this.#queueType,
         retryDelaysMs: retryDelays,
         prefetch,
         maxBatchSize: this.#runner.maxBatchSize,

@@ -55,12 +55,14 @@ function resolveSettings<
     pokeVariables,
     isFresh,
     maxHeldResults = 3,
+    onPoke,
     onData,
     onStatus,
     onError,
   } = options;
   expectInteger('maxHeldResults', maxHeldResults, 0);
   expectOptionalFunction('isFresh', isFresh);
+  expectOptionalFunction('onPoke', onPoke);
   expectOptionalFunction('onData', onData);
   expectOptionalFunction('onStatus', onStatus);
   expectOptionalFunction('onError', onError);
@@ -81,7 +83,7 @@ function guardCallbacks<
   TPoke,
   TPokeVariables extends OperationVariables,
 >(options: LiveQueryOptions<TData, TVariables, TPoke, TPokeVariables>): LiveQueryCallbacks<TData> {
-  const { isFresh = () => false, onData, onStatus } = options;
+  const { isFresh = () => false, onPoke, onData, onStatus } = options;
   // If the caller's error hook fails too, nothing is left to tell.
   const reportError = guardHook(options, 'onError');
   const report = (thrown: unknown): void => reportError(toError(thrown));
@@ -90,6 +92,13 @@ function guardCallbacks<
     status(next) {
       try {
         onStatus?.(next);
+      } catch (thrown) {
+        report(thrown);
+      }
+    },
+    poke(poke) {
+      try {
+        onPoke?.(poke as TPoke);
       } catch (thrown) {
         report(thrown);
       }

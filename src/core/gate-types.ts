@@ -74,7 +74,10 @@ export interface GateOptions {
    * @default 5000
    */
   readonly timeoutMs?: number;
-  /** The wait between two checks of one submission. */
+  /**
+   * The wait between two checks of one submission.
+   * @default { minDelayMs: 10, maxDelayMs: 500, factor: 2, jitter: 0.2 }
+   */
   readonly retry?: BackoffOptions;
   /**
    * While reports are not live (`progressLive`): how long a submission with
