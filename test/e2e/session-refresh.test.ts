@@ -208,8 +208,8 @@ describe('sessions that outlive their first token', () => {
       await waitFor('the renewal wait', () => clock.pending === 1);
       const narrowedBefore = await refreshes('narrowed');
       companies = ['c4'];
-      // A 120 s token renews 30 s before its expiry at the latest.
-      await clock.advance(90_000);
+      // A 120 s token renews a tenth of its life (12 s) before its expiry at the latest.
+      await clock.advance(108_000);
       await waitFor('the narrowed live query to fail', () => dropped.live.status === 'failed');
       expect(dropped.live.error).toBeInstanceOf(OperationError);
       expect((dropped.live.error as OperationError).errors[0]?.extensions?.['code']).toBe('FORBIDDEN');
