@@ -12,13 +12,15 @@
 // `--servers=A,B,C` only those servers; `--profile=<dir>` writes a
 // `--cpu-prof` profile of pokegate's server (C).
 // `--only=projector` runs only the projector's throughput benchmark; `--only=bindings`
-// only what interest routing's bindings cost the broker (bench/bindings.ts).
+// only what interest routing's bindings cost the broker (bench/bindings.ts);
+// `--only=notices` only what the commit notices cost each replica (bench/notices.ts).
 import { parseArgs } from 'node:util';
 import { benchAmqp } from './amqp.js';
 import { benchBindings } from './bindings.js';
 import { benchCompare } from './compare/index.js';
 import type { ServerId } from './compare/plan.js';
 import { benchCore } from './core.js';
+import { benchNotices } from './notices.js';
 import { benchProjector } from './projector.js';
 
 const { values } = parseArgs({
@@ -33,6 +35,10 @@ const { values } = parseArgs({
 console.log(`node ${process.version}, ${process.platform}/${process.arch}\n`);
 if (values.only === 'bindings') {
   await benchBindings();
+  process.exit(0);
+}
+if (values.only === 'notices') {
+  await benchNotices();
   process.exit(0);
 }
 if (values.only === 'projector') {
