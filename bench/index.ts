@@ -13,13 +13,15 @@
 // `--cpu-prof` profile of pokegate's server (C).
 // `--only=projector` runs only the projector's throughput benchmark; `--only=bindings`
 // only what interest routing's bindings cost the broker (bench/bindings.ts);
-// `--only=notices` only what the commit notices cost each replica (bench/notices.ts).
+// `--only=notices` only what the commit notices cost each replica (bench/notices.ts);
+// `--only=idle-replica` only what a replica without subscribers pays (bench/idle-replica.ts).
 import { parseArgs } from 'node:util';
 import { benchAmqp } from './amqp.js';
 import { benchBindings } from './bindings.js';
 import { benchCompare } from './compare/index.js';
 import type { ServerId } from './compare/plan.js';
 import { benchCore } from './core.js';
+import { benchIdleReplica } from './idle-replica.js';
 import { benchNotices } from './notices.js';
 import { benchProjector } from './projector.js';
 
@@ -35,6 +37,10 @@ const { values } = parseArgs({
 console.log(`node ${process.version}, ${process.platform}/${process.arch}\n`);
 if (values.only === 'bindings') {
   await benchBindings();
+  process.exit(0);
+}
+if (values.only === 'idle-replica') {
+  await benchIdleReplica();
   process.exit(0);
 }
 if (values.only === 'notices') {
