@@ -12,6 +12,7 @@ import { connect } from 'amqplib';
 import pg from 'pg';
 import { defaultRetryDelaysMs } from 'pokegate';
 import { retryQueueName } from 'pokegate/amqp';
+import { commitChannel, decodeCommitNotice } from '../src/service/orders/commit-notice.js';
 import { orderRoutingKey, type OrderEvent } from '../src/service/orders/events.js';
 import { printTable } from './table.js';
 
@@ -30,7 +31,7 @@ function startReplica(env: Record<string, string>): Promise<Replica> {
   const child = spawn(
     process.execPath,
     ['--conditions=pokegate-source', '--import', 'tsx', 'src/service/main.ts'],
-    { env: { ...process.env, PORT: '0', LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'pipe', 'inherit'] },
+    { env: { ...process.env, PORT: '0', LOG_LEVEL: 'info', ...env }, stdio: ['ignore', 'pipe', 'inherit'] },
   );
   return new Promise((resolve, reject) => {
     let rest = '';
@@ -68,7 +69,8 @@ async function received(replica: Replica): Promise<number> {
 
 async function measure(
   routing: 'all' | 'tenant',
-): Promise<{ cpuPercent: number; receivedPerSecond: number }> {
+  eventsPerSecond: number,
+): Promise<{ cpuPercent: number; receivedPerSecond: number; noticesPerSecond: number }> {
   const exchange = `pokegate.bench.idle.${randomUUID().slice(0, 8)}`;
   const name = `pokegate_bench_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
   const admin = new pg.Client({ connectionString: databaseUrl });
@@ -85,13 +87,22 @@ async function measure(
     replicas.push(projecting);
     const idle = await startReplica({ ...env, PROJECTOR_ENABLED: 'false', INTEREST_ROUTING: routing });
     replicas.push(idle);
+    // What every replica's listener hears: the notices (payloads) and the commits in them.
+    const listener = new pg.Client({ connectionString: url.toString() });
+    await listener.connect();
+    let notices = 0;
+    listener.on('notification', ({ payload }) => {
+      notices += decodeCommitNotice(payload ?? '') === undefined ? 0 : 1;
+    });
+    await listener.query(`LISTEN ${listener.escapeIdentifier(commitChannel('public'))}`);
     const occurredAt = new Date().toISOString();
     const cpuBefore = await cpuUs(idle.child.pid ?? 0);
     const receivedBefore = await received(idle);
     const start = performance.now();
     const confirms: Promise<void>[] = [];
-    for (let i = 0; i < rate * seconds; i++) {
-      const due = start + (i * 1_000) / rate;
+    if (eventsPerSecond === 0) await new Promise((resolve) => setTimeout(resolve, seconds * 1_000));
+    for (let i = 0; i < eventsPerSecond * seconds; i++) {
+      const due = start + (i * 1_000) / eventsPerSecond;
       const wait = due - performance.now();
       if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
       const event: OrderEvent = {
@@ -121,9 +132,11 @@ async function measure(
     await Promise.all(confirms);
     const elapsedS = (performance.now() - start) / 1_000;
     const cpu = (await cpuUs(idle.child.pid ?? 0)) - cpuBefore;
+    await listener.end();
     return {
       cpuPercent: (cpu / 1e6 / elapsedS) * 100,
       receivedPerSecond: ((await received(idle)) - receivedBefore) / elapsedS,
+      noticesPerSecond: notices / elapsedS,
     };
   } finally {
     for (const replica of replicas.reverse()) await stop(replica);
@@ -139,13 +152,30 @@ async function measure(
 
 export async function benchIdleReplica(): Promise<void> {
   const rows: string[][] = [];
-  for (const routing of ['all', 'tenant'] as const) {
-    const run = await measure(routing);
-    rows.push([routing, run.receivedPerSecond.toFixed(0), run.cpuPercent.toFixed(2)]);
+  const runs = [
+    ['all', rate],
+    ['tenant', rate],
+    ['tenant', 0],
+  ] as const;
+  for (const [routing, eventsPerSecond] of runs) {
+    const run = await measure(routing, eventsPerSecond);
+    rows.push([
+      routing,
+      String(eventsPerSecond),
+      run.receivedPerSecond.toFixed(0),
+      run.noticesPerSecond.toFixed(0),
+      run.cpuPercent.toFixed(2),
+    ]);
   }
   printTable(
-    `A replica with no subscriber, ${rate} events/s over ${companies} companies for ${seconds} s (another replica projects)`,
-    ['INTEREST_ROUTING', 'events received per second', 'CPU (% of a core)'],
+    `A replica with no subscriber, events over ${companies} companies for ${seconds} s (another replica projects)`,
+    [
+      'INTEREST_ROUTING',
+      'events/s published',
+      'events received per second',
+      'commit notices heard per second',
+      'CPU (% of a core)',
+    ],
     rows,
   );
 }
