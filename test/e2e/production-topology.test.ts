@@ -6,12 +6,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ordersFresh } from '../../src/service/demo/freshness.js';
-import { OrdersChangedDocument, OrdersDocument } from '../../src/service/generated/operations.js';
-import { createLiveClient, type FetchReason, type LiveClient } from 'pokegate/client';
+import { createLiveClient, type LiveClient } from 'pokegate/client';
 import { amqpUrl, openAdmin, uniqueName, projectorQueues } from '../utils/amqp.js';
 import { query, secret, token } from '../utils/graphql-client.js';
 import { freePort, runProcess, type ChildProcessHandle } from '../utils/process.js';
 import { createDatabase, killAll, metric, startService, type ServiceProcess } from '../utils/service.js';
+import { watchOrders, type WatchedOrders } from '../utils/live-orders.js';
 import { waitFor } from '../utils/wait-for.js';
 import WebSocket from 'ws';
 
@@ -137,18 +137,7 @@ describe('the production topology: HAProxy, two replicas, Prometheus', () => {
       retry: { minDelayMs: 50, maxDelayMs: 500 },
     });
     clients.push(client);
-    const reasons: FetchReason[] = [];
-    const live = client.liveQuery({
-      query: OrdersDocument,
-      variables: { companyId },
-      pokes: OrdersChangedDocument,
-      pokeVariables: { companyId },
-      isFresh: ordersFresh,
-      onData: (_, { reason }) => reasons.push(reason),
-    });
-    const shows = (orderId: string): boolean =>
-      live.data?.orders.some((order) => order.id === orderId) === true;
-    return { live, reasons, shows };
+    return watchOrders(client, companyId, { isFresh: ordersFresh });
   }
 
   async function placeOrder(): Promise<string> {
@@ -161,7 +150,7 @@ describe('the production topology: HAProxy, two replicas, Prometheus', () => {
     return body.data?.placeOrder.orderId ?? '';
   }
 
-  const views: ReturnType<typeof liveThroughProxy>[] = [];
+  const views: WatchedOrders[] = [];
 
   it('serves HTTP, SSE and WebSocket through the proxy, and not /metrics', async () => {
     expect((await fetch(`${proxyUrl}/metrics`)).status).toBe(404);
@@ -221,20 +210,20 @@ describe('the production topology: HAProxy, two replicas, Prometheus', () => {
     );
     const stopped = counts.findIndex((count) => count > 0);
     expect(stopped).toBeGreaterThanOrEqual(0);
-    const reconnectedBefore = views.map((view) => view.reasons.filter((r) => r === 'reconnected').length);
+    const reconnects = (view: WatchedOrders): number =>
+      view.updates.filter((update) => update.reason === 'reconnected').length;
+    const reconnectedBefore = views.map(reconnects);
     expect((await replicas[stopped]?.stop())?.code).toBe(0);
 
     await waitFor('HAProxy to take the replica out', () =>
       proxy?.lines.some((line) => line.includes(`pokegate-${stopped + 1} is DOWN`)),
     );
     await waitFor('a client of the stopped replica to refetch after reconnecting', () =>
-      views.some(
-        (view, i) => view.reasons.filter((r) => r === 'reconnected').length > (reconnectedBefore[i] ?? 0),
-      ),
+      views.some((view, i) => reconnects(view) > (reconnectedBefore[i] ?? 0)),
     );
     await waitFor('both live queries live again', () => views.every((view) => view.live.status === 'live'));
     const orderId = await placeOrder();
     await waitFor('the next order in both live queries', () => views.every((view) => view.shows(orderId)));
-    expect(views.every((view) => view.reasons.at(-1) === 'poke')).toBe(true);
+    expect(views.every((view) => view.updates.at(-1)?.reason === 'poke')).toBe(true);
   }, 40_000);
 });
