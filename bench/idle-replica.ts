@@ -4,7 +4,9 @@
 // (measured) with its projector off and no subscriber; 1,000 events/s
 // published persistent and confirmed, uniform over 5,000 companies, for 20 s.
 // The second replica's CPU (utime + stime from /proc) with INTEREST_ROUTING=all
-// (every replica takes every event, as before) and with the default, `tenant`.
+// (every replica takes every event, as before) and with the default, `tenant`
+// (INTEREST_LINGER_MS=1000, measured 2 s after the start: past the linger of
+// a replica that serves nobody, whose notice listener has then closed).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
@@ -85,7 +87,12 @@ async function measure(
   try {
     const projecting = await startReplica(env);
     replicas.push(projecting);
-    const idle = await startReplica({ ...env, PROJECTOR_ENABLED: 'false', INTEREST_ROUTING: routing });
+    const idle = await startReplica({
+      ...env,
+      PROJECTOR_ENABLED: 'false',
+      INTEREST_ROUTING: routing,
+      INTEREST_LINGER_MS: '1000',
+    });
     replicas.push(idle);
     // What every replica's listener hears: the notices (payloads) and the commits in them.
     const listener = new pg.Client({ connectionString: url.toString() });
@@ -95,6 +102,8 @@ async function measure(
       notices += decodeCommitNotice(payload ?? '') === undefined ? 0 : 1;
     });
     await listener.query(`LISTEN ${listener.escapeIdentifier(commitChannel('public'))}`);
+    // Past the linger of a replica that serves nobody: its notice listener has closed (with `tenant`).
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
     const occurredAt = new Date().toISOString();
     const cpuBefore = await cpuUs(idle.child.pid ?? 0);
     const receivedBefore = await received(idle);
