@@ -11,10 +11,19 @@
 // stalled-flood, hot-small, burst, checks-lag, idle-memory-1, …),
 // `--servers=A,B,C` only those servers; `--profile=<dir>` writes a
 // `--cpu-prof` profile of pokegate's server (C).
+// `--arrival=ticks` sends the paced steps' events as the benchmark did before
+// (every event due at once, on a 1 ms timer) instead of each at its own time;
+// `--seconds=<n>` runs each many-keys and knee rate n seconds (default 5);
+// `--repetitions=<n>` repeats each scenario n times (default 3);
+// `--publish=transient` publishes C's events non-persistent, as before.
 // `--only=projector` runs only the projector's throughput benchmark; `--only=bindings`
 // only what interest routing's bindings cost the broker (bench/bindings.ts);
 // `--only=notices` only what the commit notices cost each replica (bench/notices.ts);
 // `--only=idle-replica` only what a replica without subscribers pays (bench/idle-replica.ts).
+// `--only=renewal` runs only the session renewal benchmark, at the issue's size
+// (5,000 clients, 60 s tokens, 10 minutes a run) unless told:
+// `--clients=N --token-sec=S --duration-sec=D --writes-per-sec=W`; with
+// `--quick`, a tiny run (40 clients, 8 s tokens, 20 s).
 import { parseArgs } from 'node:util';
 import { benchAmqp } from './amqp.js';
 import { benchBindings } from './bindings.js';
@@ -24,6 +33,7 @@ import { benchCore } from './core.js';
 import { benchIdleReplica } from './idle-replica.js';
 import { benchNotices } from './notices.js';
 import { benchProjector } from './projector.js';
+import { benchRenewal, fullRenewalBench, quickRenewalBench } from './renewal.js';
 
 const { values } = parseArgs({
   options: {
@@ -31,8 +41,28 @@ const { values } = parseArgs({
     only: { type: 'string' },
     profile: { type: 'string' },
     servers: { type: 'string' },
+    arrival: { type: 'string' },
+    seconds: { type: 'string' },
+    repetitions: { type: 'string' },
+    publish: { type: 'string' },
+    clients: { type: 'string' },
+    'token-sec': { type: 'string' },
+    'duration-sec': { type: 'string' },
+    'writes-per-sec': { type: 'string' },
   },
 });
+if (values.arrival !== undefined && values.arrival !== 'even' && values.arrival !== 'ticks') {
+  throw new TypeError(`Expected \`--arrival\` to be even or ticks, got ${values.arrival}`);
+}
+
+/** A positive number option, or `fallback` when absent. */
+function numberOption(name: string, fallback: number): number {
+  const raw = (values as Record<string, string | boolean | undefined>)[name];
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!(value > 0)) throw new TypeError(`Expected --${name} to be a positive number, got ${String(raw)}`);
+  return value;
+}
 
 console.log(`node ${process.version}, ${process.platform}/${process.arch}\n`);
 if (values.only === 'bindings') {
@@ -51,6 +81,17 @@ if (values.only === 'projector') {
   await benchProjector();
   process.exit(0);
 }
+if (values.only === 'renewal') {
+  const size = values.quick ? quickRenewalBench : fullRenewalBench;
+  const ok = await benchRenewal({
+    ...size,
+    clients: numberOption('clients', size.clients),
+    tokenSec: numberOption('token-sec', size.tokenSec),
+    durationSec: numberOption('duration-sec', size.durationSec),
+    writesPerSec: numberOption('writes-per-sec', size.writesPerSec),
+  });
+  process.exit(ok ? 0 : 1);
+}
 if (!values.quick && values.only === undefined) {
   await benchCore();
   await benchAmqp();
@@ -61,5 +102,9 @@ const ok = await benchCompare({
   profileDir: values.profile,
   only: values.only?.split(','),
   servers: values.servers?.split(',') as ServerId[] | undefined,
+  arrival: values.arrival,
+  seconds: values.seconds === undefined ? undefined : Number(values.seconds),
+  repetitions: values.repetitions === undefined ? undefined : Number(values.repetitions),
+  publish: values.publish === 'transient' ? 'transient' : undefined,
 });
 process.exit(ok ? 0 : 1);

@@ -1,8 +1,11 @@
 // The load generator's workloads. Each sends events through a sink, records
 // every poke the subscribers get, and stops at the last expected delivery or
 // once nothing has arrived for `stallMs` (what is missing then is lost).
+import { percentile } from '../table.js';
 import type { EventSink } from './event-sink.js';
+import type { ArrivalMode, PacedPublisher, PacedRun } from './paced-publisher.js';
 import { now, type SubscriberPool } from './subscribers.js';
+import type { ControlEvent } from './workload.js';
 
 /** Waits for `notify`, or gives up after a timeout; a notify before the wait is not missed. */
 export class Wakeup {
@@ -65,10 +68,25 @@ export interface DeliveryResult {
   readonly toFirstDeliveryMs: readonly number[];
   /** The last event sent, epoch ms. */
   readonly lastSentAt: number;
+  /** How a paced run's events arrived at the server. */
+  readonly arrival?: ArrivalPattern;
+}
+
+/** How a paced run's events arrived: the publisher's side of every figure. */
+export interface ArrivalPattern {
+  /** Between consecutive publishes, ms. */
+  readonly gapP50Ms: number;
+  readonly gapP99Ms: number;
+  /** The most events published in one turn, i.e. one write to the socket. */
+  readonly maxPerTurn: number;
+  /** The last publish → the broker's confirm of everything, ms (0 for the baselines). */
+  readonly confirmLagMs: number;
+  /** The rate achieved, from the first publish to the last. */
+  readonly ratePerSecond: number;
 }
 
 interface EventRecord {
-  readonly sentAt: number;
+  sentAt: number;
   readonly expected: number;
   /** Which part of a workload it belongs to (the noisy neighbour's flood or its quiet company). */
   readonly group: string;
@@ -107,6 +125,16 @@ export function eventBook(pool: SubscriberPool) {
     add(orderId: string, expected: number, group = ''): void {
       lastSentAt = now();
       records.set(orderId, { sentAt: lastSentAt, expected, group, count: 0, firstAt: 0, lastAt: 0 });
+    },
+    /** Expects a poke for `orderId` whose send another thread times: see `sent`. */
+    expect(orderId: string, expected: number): void {
+      records.set(orderId, { sentAt: NaN, expected, group: '', count: 0, firstAt: 0, lastAt: 0 });
+    },
+    /** When an expected event was sent, as its publisher timed it. */
+    sent(orderId: string, at: number): void {
+      const record = records.get(orderId);
+      if (record !== undefined) record.sentAt = at;
+      lastSentAt = Math.max(lastSentAt, at);
     },
     get completed() {
       return completed;
@@ -197,33 +225,69 @@ export interface PacedParams {
   readonly events: number;
   readonly ratePerSecond: number;
   readonly stallMs: number;
+  /** @default 'even' */
+  readonly arrival?: ArrivalMode;
 }
 
 /** An open loop at a fixed rate, each event for another company, spread over all of them. */
 export async function paced(
   pool: SubscriberPool,
-  sink: EventSink,
+  publisher: PacedPublisher,
   params: PacedParams,
 ): Promise<DeliveryResult> {
-  const { runId, companies, events, ratePerSecond, stallMs } = params;
+  const { runId, companies, events, ratePerSecond, stallMs, arrival = 'even' } = params;
   const book = eventBook(pool);
+  const batch = pacedEvents(runId, events, companies);
+  for (const { orderId } of batch) book.expect(orderId, 1);
+  const running = publisher.run(batch, ratePerSecond, arrival);
+  let published: PacedRun | undefined;
+  let failed: unknown;
+  running.then(
+    (run) => (published = run),
+    (error: unknown) => (failed = error),
+  );
+  // Waits while events are still going out, and after, until every poke came or none for `stallMs`.
+  while (book.completed < events && failed === undefined) {
+    if (!(await book.progress(stallMs)) && published !== undefined) break;
+  }
+  const run = published ?? (await running);
+  batch.forEach(({ orderId }, i) => book.sent(orderId, run.sentAt[i] ?? NaN));
+  return { ...book.result(run.sentAt[0] ?? now()), arrival: arrivalOf(run) };
+}
+
+/** Events for `companies` companies, `c0` … in scattered order, as the paced runs send them. */
+function pacedEvents(runId: string, events: number, companies: number): ControlEvent[] {
   // A stride coprime with the company count visits every company once per round, in scattered order.
   const stride = 7_919;
-  const firstSentAt = now();
-  let sent = 0;
-  for (let tick = 0; sent < events && tick < events * 100; tick++) {
-    const due = Math.min(events, Math.floor(((now() - firstSentAt) * ratePerSecond) / 1_000) + 1);
-    const batch = [];
-    for (; sent < due; sent++) {
-      const orderId = `${runId}-o${sent}`;
-      book.add(orderId, 1);
-      batch.push({ companyId: `c${(sent * stride) % companies}`, orderId, version: 1 });
-    }
-    if (batch.length > 0) sink.send(batch);
-    await sleep(1);
-  }
-  while (book.completed < sent) if (!(await book.progress(stallMs))) break;
-  return book.result(firstSentAt);
+  return Array.from({ length: events }, (_, i) => ({
+    companyId: `c${(i * stride) % companies}`,
+    orderId: `${runId}-o${i}`,
+    version: 1,
+  }));
+}
+
+/** How a run's events went out. */
+function arrivalOf(run: PacedRun): ArrivalPattern {
+  const first = run.sentAt[0] ?? NaN;
+  const gaps = Array.from(run.sentAt.subarray(1), (at, i) => at - (run.sentAt[i] ?? at));
+  const spanMs = (run.sentAt.at(-1) ?? first) - first;
+  return {
+    gapP50Ms: percentile(gaps, 50),
+    gapP99Ms: percentile(gaps, 99),
+    maxPerTurn: run.maxPerTurn,
+    confirmLagMs: run.confirmLagMs,
+    ratePerSecond: spanMs > 0 ? (gaps.length / spanMs) * 1_000 : NaN,
+  };
+}
+
+/** Paced events that no subscriber waits for (the broker floor's); resolves once all are confirmed. */
+export async function publishOnly(
+  publisher: PacedPublisher,
+  runId: string,
+  events: number,
+  ratePerSecond: number,
+): Promise<ArrivalPattern> {
+  return arrivalOf(await publisher.run(pacedEvents(runId, events, 5_000), ratePerSecond, 'even'));
 }
 
 export interface BurstParams {

@@ -8,6 +8,11 @@ import { orderRoutingKey } from '../../src/service/orders/events.js';
 import { now } from './subscribers.js';
 import { controlPath, type ControlEvent, type ControlMessage } from './workload.js';
 
+/** Where a load generator's events go: a baseline's control socket, or C's exchange. */
+export type SinkSpec =
+  | { readonly kind: 'control'; readonly port: number }
+  | { readonly kind: 'amqp'; readonly url: string; readonly exchange: string };
+
 export interface EventSink {
   /** Sends the events in this order; never waits for the server. */
   send(events: readonly ControlEvent[]): void;
@@ -55,7 +60,14 @@ export function orderEvent({ companyId, orderId, version }: ControlEvent): Order
       };
 }
 
-/** pokegate: raw publishes onto the topic exchange, as the owning service would. */
+/**
+ * Whether the events are published persistent (delivery mode 2), as an
+ * owning service publishes what it must not lose; `npm run bench --
+ * --publish=transient` publishes them as the benchmark did before, for comparison.
+ */
+const persistent = process.env['BENCH_PUBLISH'] !== 'transient';
+
+/** pokegate: raw publishes onto the topic exchange, persistent and confirmed, as the owning service would. */
 export async function amqpSink(url: string, exchange: string): Promise<EventSink> {
   const model: ChannelModel = await connect(url);
   // A confirm channel, as an owning service publishes: the burst reports the time from the last confirm.
@@ -67,6 +79,7 @@ export async function amqpSink(url: string, exchange: string): Promise<EventSink
         channel.publish(exchange, orderRoutingKey(body), Buffer.from(JSON.stringify(body)), {
           contentType: 'application/json',
           messageId: body.eventId,
+          persistent,
         });
       }
     },

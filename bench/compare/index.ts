@@ -3,6 +3,7 @@
 // check) and C (pokegate's reference service on RabbitMQ and PostgreSQL),
 // with the load generator in a process of its own.
 import { killChildren, spawnChild, type Child } from './ipc.js';
+import type { ArrivalMode } from './paced-publisher.js';
 import { createPlan, serverLabels, type Round, type ServerId } from './plan.js';
 import { buildReport, updateReadme, writeResults, type Samples } from './report.js';
 import { runRound, type Sample } from './runner.js';
@@ -16,6 +17,13 @@ export interface CompareOptions {
   readonly only?: readonly string[] | undefined;
   /** Runs only these servers (and never touches the benchmark report). */
   readonly servers?: readonly ServerId[] | undefined;
+  /** How the paced steps' events arrive; `ticks` is the earlier pattern, for comparison. @default 'even' */
+  readonly arrival?: ArrivalMode | undefined;
+  /** How long each many-keys and knee rate runs in a full run. @default 5 */
+  readonly seconds?: number | undefined;
+  readonly repetitions?: number | undefined;
+  /** `transient` publishes C's events non-persistent, as the benchmark did before. @default 'persistent' */
+  readonly publish?: 'persistent' | 'transient' | undefined;
 }
 
 const allServers: readonly ServerId[] = ['A', 'B', 'C'];
@@ -43,6 +51,13 @@ function summary(sample: Sample): string {
   put('flood', sample.floodMs, 0);
   put('heap/sub', sample.heapBytesPerSubscription, 0);
   put('rss/sub', sample.rssBytesPerSubscription, 0);
+  put('rabbit floor/ev', sample.rabbitmqFloorUsPerEvent, 0);
+  put('rabbit/floor', sample.rabbitmqVsFloor, 2);
+  put('arrival ev/s', sample.arrivalRate, 0);
+  put('gap p50', sample.arrivalGapP50Ms, 2);
+  put('gap p99', sample.arrivalGapP99Ms, 2);
+  put('per write', sample.arrivalPerTurn, 0);
+  put('confirm lag', sample.confirmLagMs, 1);
   if ((sample.lost ?? 0) > 0) parts.push(`LOST ${sample.lost}`);
   if ((sample.skipped ?? 0) > 0) parts.push(`skipped ${sample.skipped}`);
   if ((sample.floodSkipped ?? 0) > 0) parts.push(`flood skipped ${sample.floodSkipped}`);
@@ -52,7 +67,14 @@ function summary(sample: Sample): string {
 
 /** Runs the comparison; resolves false when a poke was lost or a protocol error seen. */
 export async function benchCompare(options: CompareOptions): Promise<boolean> {
-  const plan = createPlan(options.mode);
+  const { arrival, seconds, repetitions } = options;
+  const plan = createPlan(options.mode, { arrival, seconds, repetitions });
+  // The table of record uses the defaults: any other arrival, length or count only prints.
+  const standard =
+    arrival === undefined &&
+    seconds === undefined &&
+    repetitions === undefined &&
+    options.publish === undefined;
   const only = options.only;
   const order = allServers.filter((id) => options.servers?.includes(id) ?? true);
   // Narrowed to the scenarios asked for: a round opens its subscribers only if one of its steps is left.
@@ -64,13 +86,18 @@ export async function benchCompare(options: CompareOptions): Promise<boolean> {
           .filter((round) => round.steps.length > 0);
   const started = new Date();
   console.log(`## Side by side: raw ws (A), graphql-yoga pubsub (B), pokegate (C) — ${plan.mode} run\n`);
+  console.log(
+    `Arrival: ${plan.arrival === 'even' ? 'each event published at its own time, one per write' : 'every event due sent at once on a 1 ms timer'}, ${options.publish ?? 'persistent'}, on a confirm channel.\n`,
+  );
   const environment = await startEnvironment({
     pokegateFlags:
       options.profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${options.profileDir}`],
   });
   let loadgen: Child | undefined;
   try {
-    loadgen = await spawnChild(new URL('./load-generator.ts', import.meta.url).pathname);
+    loadgen = await spawnChild(new URL('./load-generator.ts', import.meta.url).pathname, {
+      env: { BENCH_PUBLISH: options.publish ?? 'persistent' },
+    });
     const { servers } = environment;
     for (const id of order) {
       for (const [i, round] of plan.warmUp.entries())
@@ -104,7 +131,7 @@ export async function benchCompare(options: CompareOptions): Promise<boolean> {
     if (report.missed.length > 0)
       console.log(`Targets missed:\n${report.missed.map((m) => `- ${m}`).join('\n')}\n`);
     // Only a whole full run replaces the recorded results: a smoke or partial run only prints.
-    if (plan.mode === 'full' && only === undefined && order.length === allServers.length) {
+    if (plan.mode === 'full' && only === undefined && order.length === allServers.length && standard) {
       await writeResults(new URL('../results.json', import.meta.url), report.json);
       await updateReadme(new URL('../README.md', import.meta.url), plan, report.markdown, started);
     }

@@ -5,6 +5,7 @@ import {
   armResync,
   burst,
   paced,
+  publishOnly,
   stream,
   type BurstParams,
   type PacedParams,
@@ -13,8 +14,9 @@ import {
 } from './drivers.js';
 import { brokerHopMs } from './broker-hop.js';
 import { noisyNeighbour, stalledFlood, type NoisyParams, type StalledFloodParams } from './floods.js';
-import { amqpSink, controlSink, type EventSink } from './event-sink.js';
+import { amqpSink, controlSink, type EventSink, type SinkSpec } from './event-sink.js';
 import { serveParent, type Request } from './ipc.js';
+import { startPacedPublisher, type PacedPublisher } from './paced-publisher.js';
 import { createSubscriberPool, type SubscriberPool } from './subscribers.js';
 import { companiesOf, type Layout } from './workload.js';
 
@@ -22,14 +24,16 @@ import { companiesOf, type Layout } from './workload.js';
 export interface TargetSpec {
   readonly wsUrl: string;
   readonly authorization: string;
-  readonly sink:
-    | { readonly kind: 'control'; readonly port: number }
-    | { readonly kind: 'amqp'; readonly url: string; readonly exchange: string };
+  readonly sink: SinkSpec;
 }
 
 let pool: SubscriberPool | undefined;
 let target: TargetSpec | undefined;
 let sink: EventSink | undefined;
+/** Started on the first paced run against the target, closed with it. */
+let publisher: Promise<PacedPublisher> | undefined;
+/** Publishers onto other exchanges of the target's broker (the floor's), by exchange. */
+const others = new Map<string, Promise<PacedPublisher>>();
 let waitResync: (() => Promise<ResyncResult>) | undefined;
 
 function current(): { pool: SubscriberPool; sink: EventSink } {
@@ -40,8 +44,18 @@ function current(): { pool: SubscriberPool; sink: EventSink } {
 async function release(): Promise<void> {
   await pool?.close();
   await sink?.close();
+  await (await publisher?.catch(() => undefined))?.close();
+  for (const other of others.values()) await (await other.catch(() => undefined))?.close();
+  others.clear();
   pool = undefined;
   sink = undefined;
+  publisher = undefined;
+}
+
+function pacedPublisher(): Promise<PacedPublisher> {
+  if (target === undefined) throw new Error('no target: send `target` first');
+  publisher ??= startPacedPublisher(target.sink);
+  return publisher;
 }
 
 const params = <T>(request: Request): T => request['params'] as T;
@@ -78,7 +92,21 @@ serveParent(
       return null;
     },
     stream: (request) => stream(current().pool, current().sink, params<StreamParams>(request)),
-    paced: (request) => paced(current().pool, current().sink, params<PacedParams>(request)),
+    paced: async (request) => paced(current().pool, await pacedPublisher(), params<PacedParams>(request)),
+    /** Paced events onto another exchange of the target's broker, with no subscriber: the broker floor's. */
+    publish: async (request) => {
+      const { exchange, events, ratePerSecond, runId } = params<{
+        exchange: string;
+        events: number;
+        ratePerSecond: number;
+        runId: string;
+      }>(request);
+      if (target?.sink.kind !== 'amqp') throw new Error('publish needs a broker target');
+      const spec = { ...target.sink, exchange };
+      let other = others.get(exchange);
+      if (other === undefined) others.set(exchange, (other = startPacedPublisher(spec)));
+      return publishOnly(await other, runId, events, ratePerSecond);
+    },
     burst: (request) => burst(current().pool, current().sink, params<BurstParams>(request)),
     noisy: (request) => noisyNeighbour(current().pool, current().sink, params<NoisyParams>(request)),
     stalledFlood: (request) =>

@@ -1,18 +1,19 @@
 // The steps that measure the event path under load: the knee, the noisy
 // neighbour, a flood with a stalled client, and the CPU outside Node per event.
 import { percentile } from '../table.js';
-import type { DeliveryResult } from './drivers.js';
+import { startBrokerFloor, type FloorQueueType } from './broker-floor.js';
+import type { ArrivalPattern, DeliveryResult, PacedParams } from './drivers.js';
 import type { NoisyResult } from './floods.js';
 import type { Child } from './ipc.js';
 import type { Plan, Step } from './plan.js';
-import { externalCpu } from './process-cpu.js';
-import { fromDeliveries, type Sample } from './samples.js';
+import { externalCpuOf } from './process-cpu.js';
+import { arrivalMetrics, fromDeliveries, type Sample } from './samples.js';
 import type { Server } from './servers.js';
 import type { Layout, ServerStats } from './workload.js';
 
 type StepOf<K extends Step['kind']> = Extract<Step, { kind: K }>;
 
-function paced(
+export function paced(
   loadgen: Child,
   layout: Layout,
   plan: Plan,
@@ -20,10 +21,84 @@ function paced(
   events: number,
   ratePerSecond: number,
 ): Promise<DeliveryResult> {
-  return loadgen.request<DeliveryResult>({
-    type: 'paced',
-    params: { runId, companies: layout.subscribers, events, ratePerSecond, stallMs: plan.stallMs },
-  });
+  const params: PacedParams = {
+    runId,
+    companies: layout.subscribers,
+    events,
+    ratePerSecond,
+    stallMs: plan.stallMs,
+    arrival: plan.arrival,
+  };
+  return loadgen.request<DeliveryResult>({ type: 'paced', params });
+}
+
+/** The exchange of the broker floor, beside C's own on its virtual host. */
+const floorExchange = 'pokegate.bench-floor';
+
+/**
+ * RabbitMQ's CPU per event for the bare amqplib floor (see broker-floor.ts):
+ * the same number of events, at the same rate and arrival, on C's broker.
+ */
+export async function brokerFloorUsPerEvent(
+  loadgen: Child,
+  server: Server,
+  runId: string,
+  events: number,
+  ratePerSecond: number,
+  queueType: FloorQueueType = 'classic',
+): Promise<{ usPerEvent: number; arrival: ArrivalPattern }> {
+  const sink = server.target.sink;
+  if (sink.kind !== 'amqp') throw new Error('the broker floor needs a broker');
+  const floor = await startBrokerFloor({ url: sink.url, exchange: floorExchange, queueType });
+  try {
+    const { result: arrival, net } = await externalCpuOf(idleWindowMs(events, ratePerSecond), async () => {
+      const pattern = await loadgen.request<ArrivalPattern>({
+        type: 'publish',
+        params: { exchange: floorExchange, events, ratePerSecond, runId },
+      });
+      await floor.received(events, 60_000);
+      return pattern;
+    });
+    return { usPerEvent: net.rabbitmqUs / events, arrival };
+  } finally {
+    await floor.close();
+  }
+}
+
+/** The idle window a run's background is read over: as long as the run, within 2 – 10 s. */
+function idleWindowMs(events: number, ratePerSecond: number): number {
+  return Math.min(10_000, Math.max(2_000, (events / ratePerSecond) * 1_000));
+}
+
+/** The floor of every durable queue type at each rate, printed as a table of its own. */
+export async function runQueueTypes(
+  loadgen: Child,
+  server: Server,
+  step: StepOf<'queue-types'>,
+  runId: string,
+): Promise<Sample> {
+  const lines = [
+    '| durable queue type | events/s | RabbitMQ CPU per event (µs) | last publish → all confirmed (ms) | arrival gap p50 / p99 (ms) |',
+    '| --- | --- | --- | --- | --- |',
+  ];
+  for (const rate of step.ratesPerSecond) {
+    for (const type of step.queueTypes) {
+      const events = rate * step.seconds;
+      const { usPerEvent, arrival } = await brokerFloorUsPerEvent(
+        loadgen,
+        server,
+        `${runId}-${type}-${rate}`,
+        events,
+        rate,
+        type,
+      );
+      lines.push(
+        `| ${type} | ${rate} | ${usPerEvent.toFixed(0)} | ${arrival.confirmLagMs.toFixed(1)} | ${arrival.gapP50Ms.toFixed(2)} / ${arrival.gapP99Ms.toFixed(2)} |`,
+      );
+    }
+  }
+  console.log(`\nBroker floor by durable queue type (${runId}):\n\n${lines.join('\n')}\n`);
+  return {};
 }
 
 /** A paced run, with PostgreSQL's and RabbitMQ's CPU around it (A uses neither; B uses PostgreSQL). */
@@ -36,14 +111,30 @@ export async function runPacedWithExternalCpu(
   runId: string,
 ): Promise<Sample> {
   const before = await server.stats();
-  const outsideBefore = await externalCpu();
-  const result = await paced(loadgen, layout, plan, runId, step.events, step.ratePerSecond);
   // The server's share of the broker and the database ends with its last poke.
-  const outsideAfter = await externalCpu();
-  return {
+  const { result, net } = await externalCpuOf(idleWindowMs(step.events, step.ratePerSecond), () =>
+    paced(loadgen, layout, plan, runId, step.events, step.ratePerSecond),
+  );
+  const rabbitmqUsPerEvent = net.rabbitmqUs / result.events;
+  const sample: Sample = {
     ...fromDeliveries(result, before, await server.stats(), server.id !== 'A'),
-    postgresUsPerEvent: (outsideAfter.postgresUs - outsideBefore.postgresUs) / result.events,
-    rabbitmqUsPerEvent: (outsideAfter.rabbitmqUs - outsideBefore.rabbitmqUs) / result.events,
+    postgresUsPerEvent: net.postgresUs / result.events,
+    rabbitmqUsPerEvent,
+  };
+  if (server.target.sink.kind !== 'amqp') return sample;
+  // What would settle on C's queues must not count towards the floor's share.
+  await server.settle();
+  const floor = await brokerFloorUsPerEvent(
+    loadgen,
+    server,
+    `${runId}-floor`,
+    step.events,
+    step.ratePerSecond,
+  );
+  return {
+    ...sample,
+    rabbitmqFloorUsPerEvent: floor.usPerEvent,
+    rabbitmqVsFloor: rabbitmqUsPerEvent / floor.usPerEvent,
   };
 }
 
@@ -57,14 +148,19 @@ export async function runKnee(
   runId: string,
 ): Promise<Sample> {
   let knee = 0;
+  let last: DeliveryResult | undefined;
   for (const rate of step.ratesPerSecond) {
     const events = Math.max(step.minEvents, rate * step.seconds);
-    const result = await paced(loadgen, layout, plan, `${runId}-${rate}`, events, rate);
+    last = await paced(loadgen, layout, plan, `${runId}-${rate}`, events, rate);
     await server.settle();
-    if (result.lost > 0 || !(percentile(result.toLastDeliveryMs, 99) <= step.p99LimitMs)) break;
+    if (last.lost > 0 || !(percentile(last.toLastDeliveryMs, 99) <= step.p99LimitMs)) break;
     knee = rate;
   }
-  return { kneePerSecond: knee };
+  return {
+    kneePerSecond: knee,
+    p99Ms: last === undefined ? NaN : percentile(last.toLastDeliveryMs, 99),
+    ...(last?.arrival === undefined ? {} : arrivalMetrics(last.arrival)),
+  };
 }
 
 /**

@@ -1,5 +1,7 @@
 // The side-by-side benchmark's scenarios, their sizes (full and quick), and
 // the targets of the issue, as checks on the medians of one run.
+import type { FloorQueueType } from './broker-floor.js';
+import type { ArrivalMode } from './paced-publisher.js';
 import type { Layout } from './workload.js';
 
 export type ServerId = 'A' | 'B' | 'C';
@@ -48,7 +50,15 @@ export type Step =
     }
   | { readonly kind: 'flood'; readonly id: string; readonly events: number }
   | { readonly kind: 'burst'; readonly id: string; readonly versions: number; readonly spreadMs: number }
-  | { readonly kind: 'resync'; readonly id: string };
+  | { readonly kind: 'resync'; readonly id: string }
+  | {
+      readonly kind: 'queue-types';
+      readonly id: string;
+      /** Each type's floor at each rate: RabbitMQ's CPU per event and the confirms' lag. */
+      readonly queueTypes: readonly FloorQueueType[];
+      readonly ratesPerSecond: readonly number[];
+      readonly seconds: number;
+    };
 
 /** Subscribers opened once, then every step run on them. */
 export interface Round {
@@ -72,6 +82,8 @@ export interface Round {
 
 export interface Plan {
   readonly mode: 'full' | 'quick';
+  /** How every paced step's events arrive (see `ArrivalMode`). */
+  readonly arrival: ArrivalMode;
   /** Alternating rounds: each repetition runs every server, in a rotating order. */
   readonly repetitions: number;
   /** Nothing arrived for this long: what is missing is lost. Above the gate's 5 s budget. */
@@ -108,8 +120,18 @@ const floodServers: readonly ServerId[] = ['A', 'C'];
 /** The many-keys rates; only the first in a quick run (the others overload today's C by design). */
 const manyKeysRates = [500, 2_000, 5_000] as const;
 
-export function createPlan(mode: 'full' | 'quick'): Plan {
+export interface PlanOptions {
+  /** @default 'even' */
+  readonly arrival?: ArrivalMode | undefined;
+  /** How long each many-keys rate and each knee rate runs in a full run. @default 5 */
+  readonly seconds?: number | undefined;
+  /** @default 3 in a full run, 1 in a quick one */
+  readonly repetitions?: number | undefined;
+}
+
+export function createPlan(mode: 'full' | 'quick', options: PlanOptions = {}): Plan {
   const full = mode === 'full';
+  const { arrival = 'even', seconds = 5, repetitions = full ? 3 : 1 } = options;
   const hotSmall = full ? 1_000 : 100;
   const hotLarge = full ? 5_000 : 300;
   const keys = full ? 5_000 : 300;
@@ -128,8 +150,8 @@ export function createPlan(mode: 'full' | 'quick'): Plan {
     rates.map((ratePerSecond) => ({
       kind: 'paced',
       id: `many-keys-${ratePerSecond}${suffix}`,
-      // Two seconds at least, five at the rate of the targets.
-      events: full ? Math.max(2_500, 2 * ratePerSecond) : 250,
+      // Long enough that an overloaded rate shows its backlog growing, not only its first seconds.
+      events: full ? seconds * ratePerSecond : 250,
       ratePerSecond,
       ...(ratePerSecond === rate && suffix === '' ? { externalCpu: true } : {}),
     }));
@@ -137,7 +159,8 @@ export function createPlan(mode: 'full' | 'quick'): Plan {
     `many keys: ${n(keys)} companies × 1 subscriber, ${n(ratePerSecond)} events/s, ${perSocket} per socket`;
   return {
     mode,
-    repetitions: full ? 3 : 1,
+    arrival,
+    repetitions,
     stallMs: 8_000,
     memoryBase: { name: 'memory-base', subscribers: full ? 500 : 50, companies: 'each', prefix: 'base' },
     warmUp: [
@@ -164,7 +187,7 @@ export function createPlan(mode: 'full' | 'quick'): Plan {
             kind: 'knee',
             id: 'knee',
             ratesPerSecond: kneeRates,
-            seconds: full ? 2 : 1,
+            seconds: full ? seconds : 1,
             minEvents: full ? 1_000 : 250,
             p99LimitMs: 100,
           },
@@ -226,6 +249,20 @@ export function createPlan(mode: 'full' | 'quick'): Plan {
         steps: [{ kind: 'stream', id: `checks-${checks[0]}`, events: full ? 20 : 5, window: 1 }],
       },
       {
+        layout: { name: 'no-subscribers', subscribers: 0, companies: 'each' },
+        perSocket: 1,
+        servers: ['C'],
+        steps: [
+          {
+            kind: 'queue-types',
+            id: 'queue-types',
+            queueTypes: ['classic', 'classic-v2', 'quorum', 'stream'],
+            ratesPerSecond: full ? [500, 5_000] : [500],
+            seconds: full ? 4 : 1,
+          },
+        ],
+      },
+      {
         layout: one(1),
         perSocket: 1,
         fresh: true,
@@ -263,6 +300,10 @@ export function createPlan(mode: 'full' | 'quick'): Plan {
       })),
       { id: 'checks-lag', label: 'read-view checks: 1 subscriber, projection lagging 150 ms (C only)' },
       { id: 'resync', label: `resync: ${n(keys)} receivers (C spreads it over 1 s by design)` },
+      {
+        id: 'queue-types',
+        label: "the broker floor by durable queue type (C's broker only): RabbitMQ CPU per event, confirms",
+      },
     ],
   };
 }

@@ -49,3 +49,38 @@ export async function externalCpu(): Promise<ExternalCpu> {
   }
   return { postgresUs: postgres * usPerTick, rabbitmqUs: rabbitmq * usPerTick };
 }
+
+/**
+ * PostgreSQL's and RabbitMQ's CPU around `work`, less their background: what
+ * they spent over an idle window of `idleMs` just before, scaled to the
+ * work's duration. On a machine shared with other users of the same broker
+ * and database, the gross figure is mostly theirs.
+ */
+export async function externalCpuOf<T>(
+  idleMs: number,
+  work: () => Promise<T>,
+): Promise<{ result: T; net: ExternalCpu; background: ExternalCpu; durationMs: number }> {
+  const idleStart = await externalCpu();
+  const idleFrom = performance.now();
+  await new Promise((resolve) => setTimeout(resolve, idleMs));
+  const start = await externalCpu();
+  const from = performance.now();
+  const idleSpan = from - idleFrom;
+  const result = await work();
+  const end = await externalCpu();
+  const durationMs = performance.now() - from;
+  const scale = durationMs / idleSpan;
+  const background = {
+    postgresUs: (start.postgresUs - idleStart.postgresUs) * scale,
+    rabbitmqUs: (start.rabbitmqUs - idleStart.rabbitmqUs) * scale,
+  };
+  return {
+    result,
+    background,
+    durationMs,
+    net: {
+      postgresUs: end.postgresUs - start.postgresUs - background.postgresUs,
+      rabbitmqUs: end.rabbitmqUs - start.rabbitmqUs - background.rabbitmqUs,
+    },
+  };
+}

@@ -5,7 +5,14 @@ import type { Child } from './ipc.js';
 import type { Plan, Round, Step } from './plan.js';
 import { fromBurst, fromDeliveries, fromResync, type Sample } from './samples.js';
 import type { Server } from './servers.js';
-import { runKnee, runNoisy, runPacedWithExternalCpu, runStalledFlood } from './load-steps.js';
+import {
+  paced,
+  runKnee,
+  runNoisy,
+  runPacedWithExternalCpu,
+  runQueueTypes,
+  runStalledFlood,
+} from './load-steps.js';
 import { layoutSize, type Layout, type ServerStats } from './workload.js';
 
 export type { Sample } from './samples.js';
@@ -61,16 +68,7 @@ async function runStep(
       if (step.externalCpu === true)
         return runPacedWithExternalCpu(loadgen, server, layout, step, plan, runId);
       const before = await server.stats();
-      const result = await loadgen.request<DeliveryResult>({
-        type: 'paced',
-        params: {
-          runId,
-          companies: layout.subscribers,
-          events: step.events,
-          ratePerSecond: step.ratePerSecond,
-          stallMs,
-        },
-      });
+      const result = await paced(loadgen, layout, plan, runId, step.events, step.ratePerSecond);
       return fromDeliveries(result, before, await server.stats(), countChecks);
     }
     case 'knee':
@@ -94,6 +92,8 @@ async function runStep(
       });
       return fromBurst(result, step.versions, before, await server.stats(), countChecks);
     }
+    case 'queue-types':
+      return runQueueTypes(loadgen, server, step, runId);
     case 'resync': {
       await loadgen.request({ type: 'armResync', params: { subscribers: layout.subscribers, stallMs } });
       const before = await server.stats();

@@ -1,7 +1,7 @@
 // The samples of the side-by-side benchmark: the metrics of one step on one
 // server, from what the load generator saw and what the server spent.
 import { percentile } from '../table.js';
-import type { BurstResult, DeliveryResult, ResyncResult } from './drivers.js';
+import type { ArrivalPattern, BurstResult, DeliveryResult, ResyncResult } from './drivers.js';
 import type { ServerStats } from './workload.js';
 
 /** The metrics of one step on one server; absent where they do not apply. */
@@ -34,7 +34,14 @@ export type MetricName =
   | 'floodMs'
   | 'rssGrowthBytes'
   | 'drainMs'
-  | 'afterConfirmMs';
+  | 'afterConfirmMs'
+  | 'arrivalRate'
+  | 'arrivalGapP50Ms'
+  | 'arrivalGapP99Ms'
+  | 'arrivalPerTurn'
+  | 'confirmLagMs'
+  | 'rabbitmqFloorUsPerEvent'
+  | 'rabbitmqVsFloor';
 
 export function fromDeliveries(
   result: DeliveryResult,
@@ -53,6 +60,18 @@ export function fromDeliveries(
     lost: result.lost,
     duplicates: result.duplicates + result.unexpected,
     ...(countChecks ? { checksPerEvent: (after.checks - before.checks) / result.events } : {}),
+    ...(result.arrival === undefined ? {} : arrivalMetrics(result.arrival)),
+  };
+}
+
+/** The arrival pattern, reported with every paced figure. */
+export function arrivalMetrics(arrival: ArrivalPattern): Sample {
+  return {
+    arrivalRate: arrival.ratePerSecond,
+    arrivalGapP50Ms: arrival.gapP50Ms,
+    arrivalGapP99Ms: arrival.gapP99Ms,
+    arrivalPerTurn: arrival.maxPerTurn,
+    confirmLagMs: arrival.confirmLagMs,
   };
 }
 

@@ -13,3 +13,5 @@ export type { AmqpProjector, AmqpProjectorOptions, ProjectorQueueOptions } from 
 export { createAmqpPublisher } from './publisher.js';
 export type { AmqpPublisherOptions } from './publisher.js';
 export type { AmqpConnectionOptions, ReconnectOptions } from './connection.js';
+export { durableQueueTypes } from './queue-type.js';
+export type { DurableQueueType } from './queue-type.js';

@@ -21,6 +21,7 @@ import type { StartOptions } from '../transport/transient-consumer.js';
 import { expectShortString } from '../common/validate.js';
 import { AckPrefix } from './ack-prefix.js';
 import { ManagedConnection, type AmqpConnectionOptions } from './connection.js';
+import { declareDurableQueue, durableQueueTypes, type DurableQueueType } from './queue-type.js';
 
 /** `ProjectorOptions` (the same on the in-process bus), the broker connection, and the projector's exchange and dead-letter queue. */
 export interface AmqpProjectorOptions<E extends TypedEvent>
@@ -36,6 +37,16 @@ export interface AmqpProjectorOptions<E extends TypedEvent>
    * @default `${queue}.dlq`
    */
   readonly deadLetterQueue?: string;
+  /**
+   * The type of the durable queues the projector creates: the work queue, its
+   * retry queues and the dead-letter queue. A queue that exists already is
+   * kept as it is (see `DurableQueueType`). Measured on RabbitMQ 3.10 with
+   * persistent, confirmed events: `classic-v2` costs the broker the same CPU
+   * per event as `classic` and `quorum`, and confirms a flood's publishes
+   * in about a millisecond where version 1 took tens.
+   * @default 'classic-v2'
+   */
+  readonly queueType?: DurableQueueType;
 }
 
 /** Headers the projector keeps on a message between retries and in the dead-letter queue. */
@@ -117,6 +128,7 @@ class AmqpProjectorImpl<E extends TypedEvent> implements AmqpProjector {
   readonly #connection: ManagedConnection;
   readonly #exchange: string;
   readonly #deadLetterQueue: string;
+  readonly #queueType: DurableQueueType;
   /** A poison flood is one line, then one summary per interval. */
   readonly #deadLettered: LogThrottle;
   #consumer: ConsumerState | undefined;
@@ -126,8 +138,18 @@ class AmqpProjectorImpl<E extends TypedEvent> implements AmqpProjector {
 
   constructor(options: AmqpProjectorOptions<E>) {
     this.#runner = createProjectionRunner(options, 'projector');
-    const { exchange = 'pokegate.events', deadLetterQueue = `${this.#runner.queue}.dlq` } = options;
+    const {
+      exchange = 'pokegate.events',
+      deadLetterQueue = `${this.#runner.queue}.dlq`,
+      queueType = 'classic-v2',
+    } = options;
     this.#exchange = expectShortString('exchange', exchange);
+    if (!durableQueueTypes.includes(queueType)) {
+      throw new TypeError(
+        `Expected \`queueType\` to be one of ${durableQueueTypes.join(', ')}, got ${JSON.stringify(queueType)}`,
+      );
+    }
+    this.#queueType = queueType;
     this.#deadLetterQueue = expectShortString('deadLetterQueue', deadLetterQueue);
     this.#deadLettered = createLogThrottle({ logger: this.#runner.logger });
     this.#connection = new ManagedConnection(options, {
@@ -183,17 +205,17 @@ class AmqpProjectorImpl<E extends TypedEvent> implements AmqpProjector {
       void state.window.idle().then(() => this.#windows.delete(state.window));
     });
     await channel.assertExchange(this.#exchange, 'topic', { durable: true });
-    await channel.assertQueue(queue, { durable: true });
+    const type = this.#queueType;
+    await declareDurableQueue(model, channel, queue, type);
     for (const key of bindingKeys) await channel.bindQueue(queue, this.#exchange, key);
     for (const delayMs of retryDelays) {
-      await channel.assertQueue(retryQueueName(queue, delayMs), {
-        durable: true,
+      await declareDurableQueue(model, channel, retryQueueName(queue, delayMs), type, {
         messageTtl: delayMs,
         deadLetterExchange: '',
         deadLetterRoutingKey: queue,
       });
     }
-    await channel.assertQueue(this.#deadLetterQueue, { durable: true });
+    await declareDurableQueue(model, channel, this.#deadLetterQueue, type);
     await channel.prefetch(prefetch);
     const { consumerTag } = await channel.consume(
       queue,
@@ -208,6 +230,7 @@ class AmqpProjectorImpl<E extends TypedEvent> implements AmqpProjector {
       {
         queue,
         deadLetterQueue: this.#deadLetterQueue,
+        queueType: this.#queueType,
         retryDelaysMs: retryDelays,
         prefetch,
         maxBatchSize: this.#runner.maxBatchSize,

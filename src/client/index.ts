@@ -1,5 +1,6 @@
 /**
- * Live queries over graphql-ws that refetch on every poke. Browser-safe.
+ * Live queries over graphql-ws that refetch on every poke, on a connection
+ * whose token is renewed in place before it expires (`getToken`). Browser-safe.
  *
  * @module pokegate/client
  */
@@ -19,6 +20,8 @@ export type {
   FetchReason,
 } from './live-query-options.js';
 export type { WebSocketConstructor } from './session.js';
+export { tokenExpiry } from './session-renewal.js';
+export type { SessionRenewalOptions, RenewalEvent } from './session-renewal.js';
 export type { TypedDocumentNode, OperationVariables } from './document.js';
 export { OperationError, ConnectionClosedError, ConnectionFailedError } from './errors.js';
 export { DisposedError } from '../common/errors.js';

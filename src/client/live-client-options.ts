@@ -4,6 +4,7 @@ import type { OperationVariables, TypedDocumentNode } from './document.js';
 import type { CloseInfo } from './errors.js';
 import type { LiveQuery, LiveQueryOptions } from './live-query-options.js';
 import type { WebSocketConstructor } from './session.js';
+import type { RenewalEvent, SessionRenewalOptions } from './session-renewal.js';
 
 export interface LiveClientOptions {
   /**
@@ -20,6 +21,25 @@ export interface LiveClientOptions {
   readonly connectionParams?:
     | Readonly<Record<string, unknown>>
     | (() => Readonly<Record<string, unknown>> | Promise<Readonly<Record<string, unknown>>>);
+  /**
+   * The token (a JWT) to connect with, sent in `connection_init` as
+   * `authorization: "Bearer <token>"` beside `connectionParams`; called
+   * before each connection attempt, and again before the token expires: the
+   * client then renews the connection's session in place with the
+   * `refreshSession` mutation (see `renewal`), without reconnecting, so no
+   * live query refetches. It reads the token's `exp` (and `iat`, against a
+   * client clock that runs behind) without verifying it; a token without
+   * `exp` is never renewed. When `getToken` throws or the
+   * server refuses the renewal, the client reconnects (with a token from
+   * `getToken` again), as it does when the server closes an acknowledged
+   * connection with 4403 (its token expired), whatever `shouldRetry` says.
+   * @default undefined — no token but what `connectionParams` holds, never renewed
+   */
+  readonly getToken?: () => string | Promise<string>;
+  /** When and how `getToken`'s tokens are renewed. @default { marginMs: 30000, jitter: 0.2 } */
+  readonly renewal?: SessionRenewalOptions;
+  /** Every renewal, done or failed. A throw is ignored. */
+  readonly onRenewal?: (event: RenewalEvent) => void;
   /** @default globalThis.WebSocket (browsers; Node.js ≥ 22) */
   readonly webSocketImpl?: WebSocketConstructor;
   /**
@@ -47,9 +67,9 @@ export interface LiveClientOptions {
   readonly onStatus?: (status: ConnectionStatus) => void;
   /** Disposes the client when it aborts. */
   readonly signal?: AbortSignal;
-  /** The reconnection waits. @default systemClock */
+  /** The reconnection waits, and the time to renew a token. @default systemClock */
   readonly clock?: Clock;
-  /** The jitter's random numbers in [0, 1). @default Math.random */
+  /** The jitter's random numbers in [0, 1), the reconnections' and the renewals'. @default Math.random */
   readonly random?: () => number;
 }
 

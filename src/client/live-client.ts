@@ -16,11 +16,14 @@ import {
 import type { LiveQuery, LiveQueryOptions } from './live-query-options.js';
 import { createLiveQuery, type LiveQueryHost } from './live-query.js';
 import { openSession, type Session, type SessionEnd, type WebSocketConstructor } from './session.js';
+import { keepRenewing, renewalSettings, type RenewalSettings } from './session-renewal.js';
 
 export function createLiveClient(options: LiveClientOptions): LiveClient {
   const {
     url,
     connectionParams,
+    getToken,
+    renewal = {},
     webSocketImpl = (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket,
     retry = {},
     shouldRetry = retryUnlessFatal,
@@ -41,9 +44,14 @@ export function createLiveClient(options: LiveClientOptions): LiveClient {
   expectFunction('shouldRetry', shouldRetry);
   expectInteger('connectionAckTimeoutMs', connectionAckTimeoutMs, 0);
   const backoff: Backoff = createBackoff(retry, random, defaultRetry);
+  const renewing =
+    getToken === undefined
+      ? undefined
+      : renewalSettings(getToken, renewal, { clock, random, onRenewal: guardHook(options, 'onRenewal') });
   return new LiveClientEngine({
     url,
     connectionParams,
+    renewal: renewing,
     webSocketImpl: socketClass,
     shouldRetry,
     connectionAckTimeoutMs,
@@ -57,6 +65,8 @@ export function createLiveClient(options: LiveClientOptions): LiveClient {
 interface EngineOptions {
   readonly url: LiveClientOptions['url'];
   readonly connectionParams: LiveClientOptions['connectionParams'];
+  /** With `getToken`: how to renew its tokens. */
+  readonly renewal: RenewalSettings | undefined;
   readonly webSocketImpl: WebSocketConstructor;
   readonly shouldRetry: (close: CloseInfo) => boolean;
   readonly connectionAckTimeoutMs: number;
@@ -84,6 +94,11 @@ class LiveClientEngine implements LiveClient {
   readonly #queries = new Set<LiveQueryHost>();
   /** Requests waiting for a connection. */
   readonly #waiters = new Set<Waiter>();
+  /**
+   * A renewal failed (or the server closed an acknowledged connection with
+   * 4403 while the client has `getToken`): reconnect, whatever `shouldRetry` says.
+   */
+  #reconnect = false;
   /** Aborts the reconnection wait on dispose. */
   readonly #stop = new AbortController();
   readonly #stopped: Promise<void>;
@@ -166,9 +181,10 @@ class LiveClientEngine implements LiveClient {
       const end = await this.#attempt();
       if (this.#isDisposed()) return;
       failures = end.connected ? 1 : failures + 1;
-      let retry: boolean;
+      let retry = this.#reconnect || this.#tokenExpired(end);
+      this.#reconnect = false;
       try {
-        retry = shouldRetry(end.close);
+        retry ||= shouldRetry(end.close);
       } catch {
         retry = false;
       }
@@ -181,20 +197,32 @@ class LiveClientEngine implements LiveClient {
     }
   }
 
+  /** The server closed an acknowledged connection with 4403: its token expired, `getToken` has a new one. */
+  #tokenExpired(end: SessionEnd): boolean {
+    return this.#options.renewal !== undefined && end.connected && end.close.code === 4403;
+  }
+
   /** One connection, from the attempt to its end. Never rejects. */
   async #attempt(): Promise<SessionEnd> {
-    const { url, connectionParams, webSocketImpl, connectionAckTimeoutMs } = this.#options;
+    const { url, connectionParams, renewal, webSocketImpl, connectionAckTimeoutMs } = this.#options;
     let target: string;
     let params: Record<string, unknown> | undefined;
+    let token: string | undefined;
     try {
       target = typeof url === 'function' ? await url() : url;
       const resolved = typeof connectionParams === 'function' ? await connectionParams() : connectionParams;
       params = resolved === undefined ? undefined : { ...resolved };
+      if (renewal !== undefined) {
+        token = await renewal.getToken();
+        params = { ...params, authorization: `Bearer ${token}` };
+      }
     } catch (thrown) {
       const error = toError(thrown);
       return { connected: false, close: { code: 1006, reason: error.message }, error };
     }
     if (this.#isDisposed()) return { connected: false, close: { code: 1000, reason: '' } };
+    /** Ends the session's renewals with it. */
+    const renewals = new AbortController();
     return new Promise<SessionEnd>((resolve) => {
       this.#opening = openSession({
         url: target,
@@ -207,8 +235,15 @@ class LiveClientEngine implements LiveClient {
           for (const waiter of [...this.#waiters]) waiter.resolve(session);
           this.#waiters.clear();
           for (const query of [...this.#queries]) query.attach(session);
+          if (renewal !== undefined && token !== undefined) {
+            keepRenewing(session, token, renewal, renewals.signal, () => {
+              this.#reconnect = true;
+              session.close({ code: 1000, reason: 'Session renewal failed' });
+            });
+          }
         },
         onEnded: (end) => {
+          renewals.abort();
           this.#current = undefined;
           this.#opening = undefined;
           for (const query of [...this.#queries]) query.detach();

@@ -230,7 +230,11 @@ class GateImpl implements Gate {
 
   async #retry(job: Job, state: ClientState, adopted: boolean): Promise<void> {
     const delayMs = this.#schedule.retryDelayMs(job, adopted);
-    if (this.clock.now() + delayMs >= job.deadline) {
+    const now = this.clock.now();
+    // A job a report can wake sleeps to the end of its budget (the sleep stops short of it):
+    // the commit may still come. Any other gives up when its next check would come too late.
+    const wakeable = job.version !== undefined && job.coalesceId !== undefined && now < job.deadline - 1;
+    if (now + delayMs >= job.deadline && !wakeable) {
       this.#giveUp(job);
       return;
     }

@@ -3,8 +3,9 @@
  * once per poke and shares the result with every subscriber; graphql-ws over
  * `ws` on the HTTP server's port, hardened (origins, frame and buffer limits,
  * `connection_init` timeout, subscriptions per socket, token expiry, rate
- * limits, masked internal errors) and sending pokes straight to the
- * socket; and read-after tokens (a plugin that holds a request until the
+ * limits, masked internal errors), with sessions a client renews in place
+ * (`ConnectionSession`), and sending pokes straight to the socket; and
+ * read-after tokens (a plugin that holds a request until the
  * changes its tokens stand for are visible on this replica).
  *
  * @module pokegate/graphql
@@ -14,6 +15,8 @@ export { attachWebSocket } from './websocket.js';
 export type { WebSocketOptions, WebSocketDeps, WebSocketEndpoint } from './websocket.js';
 export type { EnvelopedServer } from './enveloped-server.js';
 export type { ConnectionPrincipal } from './principal.js';
+export { SessionRenewalError, forbiddenCode } from './connection-session.js';
+export type { ConnectionSession, Renewal, RenewalOutcome, RenewalFailure } from './connection-session.js';
 export { createInternalErrors, internalErrorCode } from './internal-errors.js';
 export type { InternalErrors, InternalErrorsOptions } from './internal-errors.js';
 export { createOperationRateLimit, rateLimitedCode, rateLimitedError } from './operation-rate-limit.js';

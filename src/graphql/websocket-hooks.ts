@@ -6,15 +6,15 @@ import type { Logger } from '../common/logger.js';
 import { createResultSerializer, type DirectSend, type DirectSendArgs } from './direct-send.js';
 import type { WsExtra } from './graphql-ws-server.js';
 import type { ConnectionAdmission, OperationRateLimit } from './operation-rate-limit.js';
-import type { ConnectionPrincipal } from './principal.js';
-import type { createTokenExpiry } from './token-expiry.js';
+import { ConnectionState, type SessionDeps } from './connection-session.js';
 import type { EnvelopedServer } from './enveloped-server.js';
 
 // The graphql-ws hooks `attachWebSocket` composes, one per step of a
 // connection's life: authenticate it, prepare each operation, watch its writes.
 
 export interface ConnectionExtra extends Record<PropertyKey, unknown> {
-  principal: ConnectionPrincipal;
+  /** The connection's principal and its renewals. */
+  session: ConnectionState;
   admission?: ConnectionAdmission;
 }
 
@@ -44,27 +44,28 @@ export function envelopedOf(args: ExecutionArgs): Enveloped {
 
 /**
  * `onConnect`: verifies `connection_init`'s token, keeps the principal on the
- * connection, and sets up its rate limit and its token's expiry.
+ * connection (in its session, which renewals update), and sets up its rate
+ * limit and its token's expiry.
  */
 export function authenticateConnection(deps: {
-  readonly authenticate: (authorization: unknown) => Promise<ConnectionPrincipal>;
+  readonly session: SessionDeps;
   readonly logger: Logger;
   readonly rateLimit: OperationRateLimit | undefined;
-  readonly expiry: ReturnType<typeof createTokenExpiry>;
 }): Hook<'onConnect'> {
-  const { authenticate, logger, rateLimit, expiry } = deps;
+  const { session, logger, rateLimit } = deps;
+  const { authenticate, expiry } = session;
   return async (ctx) => {
     const authorization = ctx.connectionParams?.['authorization'];
     // graphql-ws keeps the payload for the connection's life; the token is needed only here.
     (ctx as { connectionParams?: unknown }).connectionParams = undefined;
-    let principal: ConnectionPrincipal;
+    let principal: Awaited<ReturnType<typeof authenticate>>;
     try {
       principal = await authenticate(authorization);
     } catch (error) {
       logger.debug({ err: error }, 'websocket authentication failed');
       return false; // graphql-ws closes with 4403 Forbidden
     }
-    ctx.extra.principal = principal;
+    ctx.extra.session = new ConnectionState(session, ctx, principal);
     const socket = ctx.extra.socket;
     if (rateLimit !== undefined)
       ctx.extra.admission = rateLimit.forConnection(principal, (code, reason) =>
@@ -79,7 +80,9 @@ export function authenticateConnection(deps: {
 /**
  * `onSubscribe`: admits the operation (rate limit, subscriptions per
  * connection), parses and validates it through yoga's envelop, and gives its
- * arguments the envelop that runs it and the direct send to its subscriber.
+ * context the connection's principal and its session (to renew it, and to
+ * guard a subscription against a renewal), and its arguments the envelop that
+ * runs it and the direct send to its subscriber.
  */
 export function prepareOperation(deps: {
   readonly yoga: EnvelopedServer;
@@ -102,10 +105,12 @@ export function prepareOperation(deps: {
     }
     // Not graphql-ws's whole `ctx`: this object becomes the operation's context and lives
     // as long as the subscription; a copy of ctx's fields would cost every one of them.
+    const session = ctx.extra.session;
     const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
       socket: ctx.extra.socket,
       params,
-      principal: ctx.extra.principal,
+      principal: session?.principal,
+      session: session?.forOperation(id),
     });
     let document: DocumentNode;
     try {
@@ -132,6 +137,11 @@ export function prepareOperation(deps: {
     return args;
   };
 }
+
+/** `onComplete`: the operation is over; its session forgets its guard. */
+export const forgetOperation: Hook<'onComplete'> = (ctx, id) => {
+  ctx.extra.session?.completed(id);
+};
 
 /**
  * `onNext`: a stalled client past `maxBufferedBytes` is closed with 1008

@@ -7,12 +7,14 @@ import type { ConnectionPrincipal } from './principal.js';
 import { serveGraphQLWs } from './graphql-ws-server.js';
 import { createTokenExpiry } from './token-expiry.js';
 import { createInternalErrors, type InternalErrors } from './internal-errors.js';
+import type { SessionDeps, SessionRenewalError } from './connection-session.js';
 import type { OperationRateLimit } from './operation-rate-limit.js';
 import {
   authenticateConnection,
   closeSlowClient,
   createDirectSends,
   envelopedOf,
+  forgetOperation,
   prepareOperation,
   type ConnectionExtra,
 } from './websocket-hooks.js';
@@ -59,10 +61,20 @@ export interface WebSocketOptions {
   readonly keepAliveMs?: number;
 }
 
-export interface WebSocketDeps {
+export interface WebSocketDeps<P extends ConnectionPrincipal = ConnectionPrincipal> {
   readonly yoga: EnvelopedServer;
-  /** Verifies `connection_init`'s `authorization` value; throws when it is missing or bad. */
-  readonly authenticate: (authorization: unknown) => Promise<ConnectionPrincipal>;
+  /**
+   * Verifies `connection_init`'s `authorization` value, and each renewal's
+   * (`ConnectionSession.renew`); throws when it is missing or bad.
+   */
+  readonly authenticate: (authorization: unknown) => Promise<P>;
+  /**
+   * Whether a renewal's principal is the same identity as the connection's;
+   * a renewal for another is refused and closes the connection with 4403.
+   * A throw counts as false.
+   * @default the same `sub`
+   */
+  readonly sameIdentity?: (current: P, next: P) => boolean;
   /** @default a silent logger */
   readonly logger?: Logger;
   /**
@@ -86,10 +98,15 @@ export interface WebSocketEndpoint {
   close(): Promise<void>;
 }
 
-/** graphql-ws over `ws`, on the HTTP server's port and path, with yoga's envelop behind it. */
-export function attachWebSocket(
+/**
+ * graphql-ws over `ws`, on the HTTP server's port and path, with yoga's
+ * envelop behind it. Each operation's initial context holds the connection's
+ * `principal` and its `session` (a `ConnectionSession`: renew the principal
+ * in place, guard a subscription against a renewal).
+ */
+export function attachWebSocket<P extends ConnectionPrincipal>(
   server: HttpServer,
-  deps: WebSocketDeps,
+  deps: WebSocketDeps<P>,
   options: WebSocketOptions = {},
 ): WebSocketEndpoint {
   const {
@@ -104,6 +121,7 @@ export function attachWebSocket(
   const {
     yoga,
     authenticate,
+    sameIdentity = sameSub,
     logger = silentLogger,
     internalErrors = createInternalErrors({ logger }),
     rateLimit,
@@ -111,6 +129,15 @@ export function attachWebSocket(
   const wss = new WebSocketServer({ noServer: true, maxPayload: maxPayloadBytes });
   const batch = createWriteBatch();
   const expiry = createTokenExpiry();
+  const session: SessionDeps = {
+    authenticate,
+    // Every principal the session compares came from `authenticate`: a P.
+    sameIdentity: sameIdentity as SessionDeps['sameIdentity'],
+    expiry,
+    onRefused: (error: SessionRenewalError) => {
+      logger.debug({ err: error }, 'websocket session renewal refused');
+    },
+  };
   const onUpgrade = upgradeHandler({ wss, path, allowedOrigins, logger });
   server.on('upgrade', onUpgrade);
   const disposable = serveGraphQLWs<Record<string, unknown> | undefined, ConnectionExtra>(
@@ -118,7 +145,7 @@ export function attachWebSocket(
       connectionInitWaitTimeout: connectionInitTimeoutMs,
       execute: (args) => envelopedOf(args).execute(args) as never,
       subscribe: (args) => envelopedOf(args).subscribe(args) as never,
-      onConnect: authenticateConnection({ authenticate, logger, rateLimit, expiry }),
+      onConnect: authenticateConnection({ session, logger, rateLimit }),
       onClose(ctx) {
         expiry.forget(ctx.extra.socket);
       },
@@ -128,6 +155,7 @@ export function attachWebSocket(
         directSends: createDirectSends(batch.hold),
       }),
       onNext: closeSlowClient(maxBufferedBytes, logger),
+      onComplete: forgetOperation,
     },
     wss,
     keepAliveMs,
@@ -150,6 +178,10 @@ export function attachWebSocket(
       return closing;
     },
   };
+}
+
+function sameSub(current: ConnectionPrincipal, next: ConnectionPrincipal): boolean {
+  return current.sub === next.sub;
 }
 
 /** Hands an upgrade on `path` from an allowed origin to `wss`; refuses any other. */

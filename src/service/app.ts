@@ -25,6 +25,7 @@ import { createMemoryLedger, createSqlLedger, type OrderLedger } from './orders/
 import { createReadView, type ReadView } from './orders/read-view.js';
 import { createPostgresClient } from './orders/sql-client.js';
 import { createOrderWriter } from './orders/writer.js';
+import { createSessionRefreshCounter } from './session-refresh.js';
 
 export interface App {
   /** The port it listens on (useful with `PORT=0`). */
@@ -94,7 +95,7 @@ async function build(
     committed: (event) => pokes.committed(event.companyId, event.orderId, event.version),
     onClose,
   });
-  const api = createApi(config, logger, { readView, ledger, pokes, events }, onClose);
+  const api = createApi(config, logger, { readView, ledger, pokes, events, metrics }, onClose);
   const ready = async (): Promise<boolean> => {
     if (!events.consumer.consuming) return false;
     await readView.ping({ signal: AbortSignal.timeout(2_000) });
@@ -143,10 +144,16 @@ interface Api {
 function createApi(
   config: Config,
   logger: Logger,
-  parts: { readView: ReadView; ledger: OrderLedger; pokes: PokeWiring; events: OrderEvents },
+  parts: {
+    readView: ReadView;
+    ledger: OrderLedger;
+    pokes: PokeWiring;
+    events: OrderEvents;
+    metrics: PromRegistry;
+  },
   onClose: OnClose,
 ): Api {
-  const { readView, ledger, pokes, events } = parts;
+  const { readView, ledger, pokes, events, metrics } = parts;
   const authenticator = createAuthenticator({
     secret: config.authSecret,
     jwksUrl: config.jwksUrl,
@@ -179,6 +186,7 @@ function createApi(
       reader: readView,
       writer: createOrderWriter({ ledger, publisher: events.publisher }),
       ordersChanged: pokes.ordersChanged,
+      sessionRefreshed: createSessionRefreshCounter(metrics),
     },
   });
   return { yoga, authenticate, internalErrors, rateLimit };

@@ -76,6 +76,17 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
   expectNumber('clockToleranceSec', clockToleranceSec, 0);
   if (typeof now !== 'function') throw new TypeError(`Expected \`now\` to be a function, got ${typeof now}`);
   const { key, pinned } = verificationKey(secret, jwksUrl, jwksAlgorithm);
+  // jose imports a raw secret for every token it verifies: once is enough (a
+  // renewing client verifies one token per renewal, on top of connection_init's).
+  let hmacKey: Promise<CryptoKey> | undefined;
+  const secretKeyOnce = (raw: Uint8Array): Promise<CryptoKey> =>
+    (hmacKey ??= crypto.subtle.importKey(
+      'raw',
+      new Uint8Array(raw),
+      { name: 'HMAC', hash: 'SHA-256' },
+      false,
+      ['verify'],
+    ));
 
   const verify = async (token: string): Promise<Principal> => {
     let payload: JWTPayload;
@@ -90,7 +101,7 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
       // Two calls for jose's two overloads (a key, or a key set's lookup).
       ({ payload } =
         key instanceof Uint8Array
-          ? await jwtVerify(token, key, verifyOptions)
+          ? await jwtVerify(token, await secretKeyOnce(key), verifyOptions)
           : await jwtVerify(token, key, verifyOptions));
     } catch (error) {
       throw toAuthenticationError(error, pinned);

@@ -1,6 +1,7 @@
 // The environment is `unknown` until this parser has run; inside, Config carries the guarantees.
 import { defaultOperationLimits, type OperationLimits } from './operation-limits.js';
 import type { OperationRateLimitOptions } from 'pokegate/graphql';
+import { durableQueueTypes, type DurableQueueType } from 'pokegate/amqp';
 
 export interface Config {
   readonly port: number;
@@ -23,6 +24,8 @@ export interface Config {
   readonly exchange: string;
   /** The projector's durable queue: replicas that share it share one projection. */
   readonly projectorQueue: string;
+  /** `PROJECTOR_QUEUE_TYPE`: the type the projector's durable queues are created as. */
+  readonly projectorQueueType: DurableQueueType;
   /** Longest wait of a request for its read-after tokens. */
   readonly readAfterTimeoutMs: number;
   readonly projectionDelayMs: number;
@@ -117,6 +120,17 @@ function flag(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean 
   throw new ConfigError(`Expected ${name} to be true or false, got "${raw}"`);
 }
 
+function queueType(env: NodeJS.ProcessEnv): DurableQueueType {
+  const raw = text(env, 'PROJECTOR_QUEUE_TYPE') ?? 'classic-v2';
+  const type = durableQueueTypes.find((known) => known === raw);
+  if (type === undefined) {
+    throw new ConfigError(
+      `Expected PROJECTOR_QUEUE_TYPE to be one of ${durableQueueTypes.join(', ')}, got ${JSON.stringify(raw)}`,
+    );
+  }
+  return type;
+}
+
 export function parseConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const production = text(env, 'NODE_ENV') === 'production';
   const secret = text(env, 'AUTH_SECRET');
@@ -145,6 +159,7 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env): Config {
       text(env, 'METRICS_PORT') === undefined ? undefined : integer(env, 'METRICS_PORT', 0, 0, 65_535),
     exchange,
     projectorQueue: text(env, 'PROJECTOR_QUEUE') ?? `${exchange}.orders-projector`,
+    projectorQueueType: queueType(env),
     readAfterTimeoutMs: integer(env, 'READ_AFTER_TIMEOUT_MS', 2_000, 0, 60_000),
     projectionDelayMs: integer(env, 'PROJECTION_DELAY_MS', 0, 0, 60_000),
     projectorEnabled: flag(env, 'PROJECTOR_ENABLED', true),

@@ -6,7 +6,7 @@ import { reasonOf } from 'pokegate';
 import { useSharedSubscriptionExecution } from 'pokegate/graphql';
 import type { Principal } from './auth.js';
 import type { GraphQLContext } from './context.js';
-import type { InternalErrors } from 'pokegate/graphql';
+import type { ConnectionSession, InternalErrors } from 'pokegate/graphql';
 import { rateLimitedError, type OperationRateLimit } from 'pokegate/graphql';
 import { operationLimitPlugins, type OnOperationRefused, type OperationLimits } from './operation-limits.js';
 import { resolvers } from './resolvers.js';
@@ -23,8 +23,8 @@ export function loadTypeDefs(): string[] {
 
 export interface GraphQLOptions {
   readonly authenticate: (authorization: unknown) => Promise<Principal>;
-  /** Everything of the context but the principal and the signal. */
-  readonly services: Omit<GraphQLContext, 'principal' | 'signal'>;
+  /** Everything of the context but the principal, the session and the signal. */
+  readonly services: Omit<GraphQLContext, 'principal' | 'session' | 'signal'>;
   readonly logger: Logger;
   /**
    * Largest HTTP request body; a larger one is refused with 413.
@@ -53,9 +53,10 @@ export interface GraphQLOptions {
   readonly graphiql?: boolean;
 }
 
-/** The context yoga starts from: the HTTP request, or graphql-ws's principal. */
+/** The context yoga starts from: the HTTP request, or graphql-ws's principal and session. */
 interface ServerContext {
   readonly principal?: Principal;
+  readonly session?: ConnectionSession<Principal>;
 }
 
 export type GraphQLServer = YogaServerInstance<ServerContext, GraphQLContext>;
@@ -138,9 +139,9 @@ export function createGraphQLServer(options: GraphQLOptions): GraphQLServer {
       const principal = initial.principal ?? (request === undefined ? undefined : principals.get(request));
       if (principal === undefined)
         throw new Error('unreachable: a GraphQL operation without a verified principal');
-      return request === undefined
-        ? { ...services, principal }
-        : { ...services, principal, signal: request.signal };
+      const session = initial.session;
+      if (request !== undefined) return { ...services, principal, signal: request.signal };
+      return session === undefined ? { ...services, principal } : { ...services, principal, session };
     },
   });
 }

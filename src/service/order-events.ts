@@ -114,7 +114,12 @@ export async function startOrderEvents(options: OrderEventsOptions): Promise<Ord
     onClose(() => publisher.close());
     consumer = createAmqpTransientConsumer({ ...consumerOptions, url: amqpUrl, exchange, gate });
     if (config.projectorEnabled)
-      projector = createAmqpProjector({ ...projectorOptions, url: amqpUrl, exchange });
+      projector = createAmqpProjector({
+        ...projectorOptions,
+        url: amqpUrl,
+        exchange,
+        queueType: config.projectorQueueType,
+      });
   }
   if (projector === undefined) {
     logger.info(

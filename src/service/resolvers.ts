@@ -4,6 +4,7 @@ import { canAccessCompany } from './auth.js';
 import type { GraphQLContext } from './context.js';
 import { OrderNotWritableError } from './orders/writer.js';
 import { PublisherBufferFullError, TransportClosedError } from 'pokegate';
+import { refreshSession } from './session-refresh.js';
 
 /** A GraphQL error for this operation, and no data: the documented answer to a company outside the token. */
 function authorize(context: GraphQLContext, companyId: string): void {
@@ -80,11 +81,14 @@ export const resolvers: Resolvers = {
       const order = await ownedOrder(context, id);
       return write(id, () => context.writer.removeOrder(order));
     },
+    refreshSession: (_, { token }, context) => refreshSession(token, context),
   },
   Subscription: {
     ordersChanged: {
       async subscribe(_, { companyId }, context) {
         authorize(context, companyId);
+        // A renewal whose token no longer allows the company ends this subscription.
+        context.session?.guard(canAccessCompany, companyId);
         const options = context.signal === undefined ? {} : { signal: context.signal };
         // Bound first (interest routing): a subscriber counted is one the broker routes to.
         await context.ordersChanged.prepare(companyId, options);

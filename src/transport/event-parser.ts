@@ -42,12 +42,22 @@ export interface EventParserOptions<E> {
    * @default 65536
    */
   readonly maxBytes?: number;
+  /**
+   * Events parsed lately, kept by their body's text: the next parse of the
+   * same body takes the event without validating it again, once. In one
+   * process the projector and the transient consumer each receive every
+   * event; given one parser, they parse and validate it once between them,
+   * and share the event, which both must treat as read-only. 0 keeps none.
+   * Minimum: 0.
+   * @default 256
+   */
+  readonly recentEvents?: number;
 }
 
 const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
 
 export function createEventParser<E>(options: EventParserOptions<E>): EventParser<E> {
-  const { schema, maxBytes = 65_536 } = options;
+  const { schema, maxBytes = 65_536, recentEvents = 256 } = options;
   const candidate = (schema as { readonly '~standard'?: { readonly validate?: unknown } } | undefined)?.[
     '~standard'
   ];
@@ -58,7 +68,10 @@ export function createEventParser<E>(options: EventParserOptions<E>): EventParse
     'a Standard Schema (with `~standard.validate`)',
   );
   expectInteger('maxBytes', maxBytes, 2);
+  expectInteger('recentEvents', recentEvents, 0);
   const validate = schema['~standard'].validate;
+  /** In insertion order: the oldest is the first to go. */
+  const recent = new Map<string, E>();
   return (body) => {
     if (body.byteLength > maxBytes) {
       return malformed('too_large', `${body.byteLength} bytes, over the cap of ${maxBytes}`);
@@ -68,6 +81,12 @@ export function createEventParser<E>(options: EventParserOptions<E>): EventParse
       text = decoder.decode(body);
     } catch {
       return malformed('not_utf8', 'the body is not valid UTF-8');
+    }
+    const known = recent.get(text);
+    if (known !== undefined) {
+      // Each consumer of the process takes it once: a redelivery later is parsed anew.
+      recent.delete(text);
+      return { ok: true, event: known };
     }
     let value: unknown;
     try {
@@ -96,6 +115,10 @@ export function createEventParser<E>(options: EventParserOptions<E>): EventParse
       );
     }
     if (result.issues !== undefined) return malformed('invalid_event', describeIssues(result.issues));
+    if (recentEvents > 0) {
+      recent.set(text, result.value);
+      if (recent.size > recentEvents) recent.delete(recent.keys().next().value as string);
+    }
     return { ok: true, event: result.value };
   };
 }

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { amqpUrl, openAdmin, uniqueName, type Admin, projectorQueues } from '../utils/amqp.js';
 import { token } from '../utils/graphql-client.js';
 import { createDatabase, killAll, startService, type ServiceProcess } from '../utils/service.js';
+import { waitFor } from '../utils/wait-for.js';
 
 const projectionDelayMs = 300;
 const artifacts = new URL('../artifacts/', import.meta.url);
@@ -100,7 +101,7 @@ describe('the demo page in Chromium', () => {
     }
   }, 60_000);
 
-  async function openDemo(companyId: string): Promise<DemoPage> {
+  async function openDemo(companyId: string, expiresInSec?: number): Promise<DemoPage> {
     if (browser === undefined || service === undefined)
       throw new Error('beforeAll did not start the browser');
     const context = await browser.newContext({ viewport: { width: 1100, height: 700 } });
@@ -111,7 +112,10 @@ describe('the demo page in Chromium', () => {
     page.on('framenavigated', (frame) => {
       if (frame === page.mainFrame()) navigations++;
     });
-    const jwt = await token({ companies: [companyId] });
+    const jwt = await token({
+      companies: [companyId],
+      ...(expiresInSec === undefined ? {} : { expiresInSec }),
+    });
     await page.goto(`${service.httpUrl}/#company=${companyId}&token=${jwt}`);
     await page.waitForSelector('#status[data-status="live"]');
     return {
@@ -204,5 +208,32 @@ describe('the demo page in Chromium', () => {
     await mkdir(artifacts, { recursive: true });
     await a.page.screenshot({ path: new URL('demo-page.png', artifacts).pathname, fullPage: true });
     await writeFile(new URL('demo-page.json', artifacts), JSON.stringify({ writes }, null, 2));
+  }, 60_000);
+
+  it('renews a short token in place, with the token put in the address bar, and shows it', async () => {
+    const company = `c-renew-${randomUUID().slice(0, 8)}`;
+    const firstExpiresAt = (Math.floor(Date.now() / 1_000) + 10) * 1_000;
+    const demo = await openDemo(company, 10);
+    // The page's getToken reads the address bar's token when it renews: a longer one.
+    const next = await token({ companies: [company], expiresInSec: 300 });
+    await demo.page.evaluate(`location.hash = 'company=${company}&token=${next}'`);
+    await demo.page.waitForSelector('#session[data-renewals="1"]', { timeout: 15_000 });
+    expect(await demo.page.textContent('#session')).toMatch(/renewed 1 time without reconnecting/);
+    // Past the first token's expiry, the same connection still pokes: a write shows.
+    await waitFor('the first token’s expiry to pass', () => Date.now() > firstExpiresAt + 500, {
+      timeoutMs: 15_000,
+      intervalMs: 100,
+    });
+    await demo.page.click('#place button[type="submit"]');
+    await demo.page.locator('#orders tr').first().waitFor();
+    const orderId = (await demo.page.textContent('#orders tr td.id')) ?? '';
+    await shows(demo, orderId, 1);
+    const acks = (await demo.log()).filter(
+      (entry) => entry.kind === 'frame' && entry.data.includes('"connection_ack"'),
+    );
+    expect(acks).toHaveLength(1);
+    expect(await demo.page.getAttribute('#status', 'data-status')).toBe('live');
+    // The load, and the hash change (a navigation within the page, not a reload).
+    expect(demo.navigations()).toBe(2);
   }, 60_000);
 });

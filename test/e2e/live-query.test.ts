@@ -18,7 +18,7 @@ import {
   type LiveClientOptions,
 } from 'pokegate/client';
 import { type Clock } from 'pokegate';
-import { query, token } from '../utils/graphql-client.js';
+import { placeOrder as placeOrderOver, query, token } from '../utils/graphql-client.js';
 import { ManualClock } from '../utils/manual-clock.js';
 import { killAll, metric, startService, type ServiceProcess } from '../utils/service.js';
 import { createSocketRecorder, type Frame, type SocketRecorder } from '../utils/socket-recorder.js';
@@ -94,16 +94,8 @@ describe('live queries against the reference service', () => {
     return watchOrders(client, companyId, isFresh === undefined ? {} : { isFresh });
   }
 
-  async function placeOrder({ jwt, companyId }: Harness): Promise<string> {
-    const placed = await query<{ placeOrder: { orderId: string } }>(
-      service.httpUrl,
-      jwt,
-      'mutation ($companyId: ID!) { placeOrder(companyId: $companyId, total: 1) { orderId } }',
-      { companyId },
-    );
-    const orderId = placed.body.data?.placeOrder.orderId;
-    if (orderId === undefined) throw new Error(`placeOrder failed: ${JSON.stringify(placed.body)}`);
-    return orderId;
+  function placeOrder({ jwt, companyId }: Harness): Promise<string> {
+    return placeOrderOver(service.httpUrl, jwt, companyId);
   }
 
   /** Waits until the service's read view answers with the order. */

@@ -1,5 +1,6 @@
 // What only the broker implementation has: connecting, the heartbeat, the
 // queues it leaves behind, and a projector's graceful close.
+import { connect } from 'amqplib';
 import { describe, expect, it } from 'vitest';
 import {
   BrokerUnreachableError,
@@ -20,7 +21,7 @@ import { amqpUrl, uniqueName } from '../utils/amqp.js';
 import { useBrokerAdmin } from '../utils/broker-admin.js';
 import { deferred } from '../utils/deferred.js';
 import { MemoryReadView, orderEvent, type Poke } from '../utils/orders.js';
-import { connectionHeartbeats } from '../utils/rabbitmqctl.js';
+import { connectionHeartbeats, queueArguments } from '../utils/rabbitmqctl.js';
 import { transportRecorder } from '../utils/transport-recorder.js';
 import { waitFor } from '../utils/wait-for.js';
 
@@ -31,6 +32,16 @@ const deadUrl = 'amqp://guest:guest@127.0.0.1:1';
 const broker = useBrokerAdmin();
 const { closers, queues } = broker;
 broker.exchanges.push(exchange);
+
+/** A projector on `queue` with one short retry, projecting into memory. */
+const projectorOptions = (queue: string) => ({
+  url: amqpUrl,
+  exchange,
+  queue,
+  parse,
+  project: new MemoryReadView().project,
+  retryDelaysMs: [10],
+});
 
 describe('the AMQP components', () => {
   it('fail `start` with BrokerUnreachableError once the startup retries are spent, and stay closed', async () => {
@@ -135,6 +146,31 @@ describe('the AMQP components', () => {
     for (const component of components) await component[Symbol.asyncDispose]();
     // At most as many as before: a timer an earlier test left may expire meanwhile.
     await waitFor('the sockets and heartbeat timers to go', () => resources().length <= before);
+  });
+
+  it("create the projector's queues as the queue type asks, and keep one that exists as it is", async () => {
+    const queue = uniqueName('pokegate.test.amqp.types');
+    queues.push(queue, `${queue}.dlq`, retryQueueName(queue, 10));
+    const existing = await connect(amqpUrl);
+    closers.push(() => existing.close());
+    // The dead-letter queue exists already, as a plain classic queue.
+    await (await existing.createChannel()).assertQueue(`${queue}.dlq`, { durable: true });
+    const projector = createAmqpProjector<OrderEvent>({
+      ...projectorOptions(queue),
+      queueType: 'classic-v2',
+    });
+    closers.push(() => projector.close());
+    await projector.start();
+    const declared = await queueArguments(queue);
+    expect(declared.get(queue)).toMatchObject({ 'x-queue-version': 2 });
+    expect(declared.get(retryQueueName(queue, 10))).toMatchObject({
+      'x-queue-version': 2,
+      'x-message-ttl': 10,
+    });
+    expect(declared.get(`${queue}.dlq`)).toEqual({});
+    expect(() =>
+      createAmqpProjector<OrderEvent>({ ...projectorOptions(queue), queueType: 'lazy' as 'quorum' }),
+    ).toThrow(/`queueType`/);
   });
 
   it('close a projector only after the handler in flight returned, and acknowledge its delivery', async () => {

@@ -80,10 +80,40 @@ describe('createEventParser', () => {
     });
   });
 
+  it('validates a body received twice once, and again once both took it', () => {
+    let validations = 0;
+    const schema: EventSchema<unknown> = {
+      '~standard': {
+        validate: (value) => {
+          validations++;
+          return { value };
+        },
+      },
+    };
+    const shared = createEventParser({ schema, recentEvents: 2 });
+    const body = bytes('{"a":1}');
+    const first = shared(body);
+    const second = shared(Buffer.from(body));
+    expect(second).toEqual(first);
+    expect(second.ok && first.ok && second.event === first.event).toBe(true);
+    expect(validations).toBe(1);
+    shared(body); // a redelivery, later
+    expect(validations).toBe(2);
+    // Only the newest are kept.
+    for (const text of ['{"b":1}', '{"c":1}', '{"d":1}']) shared(bytes(text));
+    shared(bytes('{"b":1}'));
+    expect(validations).toBe(6);
+    const none = createEventParser({ schema, recentEvents: 0 });
+    none(body);
+    none(body);
+    expect(validations).toBe(8);
+  });
+
   it('validates its options eagerly', () => {
     expect(() => createEventParser({ schema: {} as EventSchema<unknown> })).toThrow(TypeError);
     expect(() => createEventParser({ schema: orderEventSchema, maxBytes: 0 })).toThrow(/`maxBytes`/);
     expect(() => createEventParser({ schema: orderEventSchema, maxBytes: 1.5 })).toThrow(TypeError);
+    expect(() => createEventParser({ schema: orderEventSchema, recentEvents: -1 })).toThrow(/`recentEvents`/);
   });
 });
 

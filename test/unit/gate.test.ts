@@ -516,6 +516,20 @@ describe('Gate', () => {
       ]);
     });
 
+    it('waits for the report to the end of its budget when the fallback is longer than the budget', async () => {
+      let live = false;
+      const { registry, clock } = setup({ progressLive: () => live, fallbackMs: 60_000, timeoutMs: 5_000 });
+      const { state, producer } = view();
+      const result = registry.submit('c1', producer(1), { coalesceKey: 'o1', version: 1 });
+      await clock.advance(10); // polled while the listener was not live: not visible yet
+      expect(state.checks).toBeGreaterThan(0);
+      live = true;
+      await clock.advance(140);
+      state.version = 1;
+      registry.progress('c1', 'o1', 1);
+      expect(await result).toMatchObject({ status: 'delivered', value: 1 });
+    });
+
     it('polls with backoff, each poll counted as a fallback check, while reports are not live', async () => {
       let live = false;
       const { registry, clock, observer } = setup({ progressLive: () => live });

@@ -1,11 +1,10 @@
-import type { AddressInfo } from 'node:net';
-import { execute, Kind, OperationTypeNode, parse, subscribe } from 'graphql';
-import { useServer } from 'graphql-ws/use/ws';
+import { Kind, OperationTypeNode, parse } from 'graphql';
 import { createPubSub, createSchema } from 'graphql-yoga';
-import WebSocket, { WebSocketServer } from 'ws';
+import WebSocket from 'ws';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLiveClient, type LiveClient, type LiveQueryUpdate } from 'pokegate/client';
 import type { TypedDocumentNode } from '../../src/client/document.js';
+import { startGraphQLWsServer } from '../utils/graphql-ws-server.js';
 import { waitFor } from '../utils/wait-for.js';
 
 interface Poke {
@@ -47,31 +46,24 @@ async function startServer() {
   const sent: unknown[] = [];
   /** Answers with tokens to mark stale, as a replica too far behind would. */
   let staleAnswers = 0;
-  const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
-  await new Promise<void>((resolve) => wss.once('listening', resolve));
-  const server = useServer(
-    {
-      schema,
-      execute: (args) => execute(args),
-      subscribe: (args) => subscribe(args),
-      onSubscribe: (_ctx, _id, payload) => {
-        if (isQuery(payload.query)) sent.push(payload.extensions);
-      },
-      // What a read-after server adds to an answer that waited for its tokens.
-      onNext: (_ctx, _id, payload, _args, result) =>
-        isQuery(payload.query) && payload.extensions !== undefined
-          ? {
-              data: result.data ?? null,
-              extensions: {
-                pokegate: staleAnswers-- > 0 ? { waitedMs: 2_000, stale: true } : { waitedMs: 3 },
-              },
-            }
-          : undefined,
+  const server = await startGraphQLWsServer({
+    schema,
+    onSubscribe: (_ctx, _id, payload) => {
+      if (isQuery(payload.query)) sent.push(payload.extensions);
     },
-    wss,
-  );
+    // What a read-after server adds to an answer that waited for its tokens.
+    onNext: (_ctx, _id, payload, _args, result) =>
+      isQuery(payload.query) && payload.extensions !== undefined
+        ? {
+            data: result.data ?? null,
+            extensions: {
+              pokegate: staleAnswers-- > 0 ? { waitedMs: 2_000, stale: true } : { waitedMs: 3 },
+            },
+          }
+        : undefined,
+  });
   return {
-    url: `ws://127.0.0.1:${(wss.address() as AddressInfo).port}`,
+    url: server.url,
     sent,
     markStale: (answers: number) => {
       staleAnswers = answers;
@@ -80,9 +72,7 @@ async function startServer() {
       version++;
       pubsub.publish('poke', { id, token });
     },
-    async close() {
-      await server.dispose();
-    },
+    close: () => server.close(),
   };
 }
 

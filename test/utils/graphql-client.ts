@@ -122,3 +122,16 @@ export function collectPokes(client: Client, companyId: string) {
     },
   };
 }
+
+/** Places an order of `companyId` over HTTP and resolves with its id; throws when the service refuses. */
+export async function placeOrder(httpUrl: string, jwt: string, companyId: string): Promise<string> {
+  const placed = await query<{ placeOrder: { orderId: string } }>(
+    httpUrl,
+    jwt,
+    'mutation ($companyId: ID!) { placeOrder(companyId: $companyId, total: 1) { orderId } }',
+    { companyId },
+  );
+  const orderId = placed.body.data?.placeOrder.orderId;
+  if (orderId === undefined) throw new Error(`placeOrder failed: ${JSON.stringify(placed.body)}`);
+  return orderId;
+}

@@ -14,8 +14,13 @@ export function flush(): Promise<void> {
 
 /** A clock that moves only when the test says so. */
 export class ManualClock implements Clock {
-  #now = 1_700_000_000_000;
+  #now: number;
   #sleepers = new Set<Sleeper>();
+
+  /** @param start the time it shows first, in epoch ms (`Date.now()` where a server checks real tokens). */
+  constructor(start = 1_700_000_000_000) {
+    this.#now = start;
+  }
 
   now(): number {
     return this.#now;

@@ -78,3 +78,15 @@ export async function boundQueueDepth(exchange: string): Promise<QueueDepth | un
     ? undefined
     : { ready: row.messages_ready, unacknowledged: row.messages_unacknowledged };
 }
+
+/** The declaration arguments of every queue of the default virtual host whose name starts with `prefix`. */
+export async function queueArguments(prefix: string): Promise<Map<string, Record<string, unknown>>> {
+  const out = await rabbitmqctl('list_queues', '-q', '--formatter', 'json', 'name', 'arguments');
+  // Each argument is printed as [name, type, value].
+  const rows = JSON.parse(out) as { name: string; arguments: [string, string, unknown][] }[];
+  return new Map(
+    rows
+      .filter((row) => row.name.startsWith(prefix))
+      .map((row) => [row.name, Object.fromEntries(row.arguments.map(([name, , value]) => [name, value]))]),
+  );
+}

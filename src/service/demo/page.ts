@@ -2,8 +2,8 @@
 // query, with writes that go through the owning service (the mutations) and a
 // measure of how long each takes to show. It reads `#company=c1&token=<jwt>`.
 import { reasonOf } from 'pokegate';
-import { createLiveClient } from 'pokegate/client';
-import type { LiveQueryStatus, LiveQueryUpdate } from 'pokegate/client';
+import { createLiveClient, tokenExpiry } from 'pokegate/client';
+import type { LiveQueryStatus, LiveQueryUpdate, RenewalEvent } from 'pokegate/client';
 import {
   OrdersChangedDocument,
   OrdersDocument,
@@ -52,11 +52,15 @@ const view = {
   orders: element<HTMLTableSectionElement>('orders'),
   empty: element('empty'),
   writes: element<HTMLOListElement>('writes'),
+  session: element<HTMLParagraphElement>('session'),
 };
 
 const fragment = new URLSearchParams(location.hash.slice(1));
 const companyId = fragment.get('company') ?? '';
 const token = fragment.get('token') ?? '';
+/** The token in the address bar now: a new one pasted there goes with the next renewal or connection. */
+const currentToken = (): string => new URLSearchParams(location.hash.slice(1)).get('token') ?? token;
+let renewals = 0;
 const writes: Write[] = [];
 /** How the data shown now was fetched. */
 let lastUpdate: LiveQueryUpdate | undefined;
@@ -66,6 +70,24 @@ const shownAfter = new Map<string, number>();
 function showProblem(message: string): void {
   view.problem.textContent = message;
   view.problem.hidden = false;
+}
+
+const clockTime = (epochMs: number | undefined): string =>
+  epochMs === undefined ? 'never' : new Date(epochMs).toLocaleTimeString();
+
+/** The session line: when the token expires, and how often it was renewed without reconnecting. */
+function showSession(event?: RenewalEvent): void {
+  if (event?.outcome === 'failed') {
+    view.session.textContent = `Renewal failed (${event.error.message}): reconnecting with the token in the address bar.`;
+    view.session.dataset['renewal'] = 'failed';
+    return;
+  }
+  if (event !== undefined) renewals++;
+  const expiresAt = event === undefined ? tokenExpiry(currentToken()) : event.expiresAt;
+  view.session.textContent =
+    `Token expires ${clockTime(expiresAt)}; renewed ${renewals} time${renewals === 1 ? '' : 's'} ` +
+    `without reconnecting${event === undefined ? '' : ` (last at ${clockTime(Date.now())})`}.`;
+  view.session.dataset['renewals'] = String(renewals);
 }
 
 function showStatus(status: LiveQueryStatus | 'missing'): void {
@@ -199,7 +221,11 @@ if (companyId === '' || token === '') {
 
 const client = createLiveClient({
   url: `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/graphql`,
-  connectionParams: { authorization: `Bearer ${token}` },
+  getToken: currentToken,
+  onRenewal: showSession,
+  onStatus: (status) => {
+    if (status === 'connected') showSession();
+  },
 });
 const live = client.liveQuery({
   query: OrdersDocument,

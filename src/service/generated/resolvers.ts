@@ -17,6 +17,14 @@ export type Mutation = {
   readonly __typename?: 'Mutation';
   /** These stand in for the owning service: they publish an event, and never write the read view. */
   readonly placeOrder: WriteReceipt;
+  /**
+   * Renews the credentials of the WebSocket connection it is sent over, without
+   * reconnecting: the token must be valid and name the same sub, or the
+   * connection is closed with 4403. Subscriptions the new token no longer allows
+   * end with an error (extensions.code FORBIDDEN) and complete; the others go on.
+   * Over HTTP there is no connection to renew: an error with extensions.code BAD_REQUEST.
+   */
+  readonly refreshSession: Session;
   readonly removeOrder: WriteReceipt;
   readonly setOrderStatus: WriteReceipt;
 };
@@ -25,6 +33,11 @@ export type Mutation = {
 export type MutationPlaceOrderArgs = {
   companyId: Scalars['ID']['input'];
   total: Scalars['Float']['input'];
+};
+
+
+export type MutationRefreshSessionArgs = {
+  token: Scalars['String']['input'];
 };
 
 
@@ -83,6 +96,15 @@ export type QueryOrderArgs = {
 
 export type QueryOrdersArgs = {
   companyId: Scalars['ID']['input'];
+};
+
+/** A WebSocket connection's credentials, as its latest renewal left them. */
+export type Session = {
+  readonly __typename?: 'Session';
+  readonly admin: Scalars['Boolean']['output'];
+  readonly companies: ReadonlyArray<Scalars['ID']['output']>;
+  /** When the connection's token expires (ISO 8601); 9999-12-31T23:59:59.999Z for a token without exp. */
+  readonly expiresAt: Scalars['String']['output'];
 };
 
 export type Subscription = {
@@ -186,6 +208,7 @@ export type ResolversTypes = {
   OrderChange: ResolverTypeWrapper<OrderChangeModel>;
   OrderStatus: OrderStatus;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  Session: ResolverTypeWrapper<Session>;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
   Subscription: ResolverTypeWrapper<Record<PropertyKey, never>>;
   WriteReceipt: ResolverTypeWrapper<WriteReceiptModel>;
@@ -201,6 +224,7 @@ export type ResolversParentTypes = {
   Order: OrderModel;
   OrderChange: OrderChangeModel;
   Query: Record<PropertyKey, never>;
+  Session: Session;
   String: Scalars['String']['output'];
   Subscription: Record<PropertyKey, never>;
   WriteReceipt: WriteReceiptModel;
@@ -208,6 +232,7 @@ export type ResolversParentTypes = {
 
 export type MutationResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = {
   placeOrder?: Resolver<ResolversTypes['WriteReceipt'], ParentType, ContextType, RequireFields<MutationPlaceOrderArgs, 'companyId' | 'total'>>;
+  refreshSession?: Resolver<ResolversTypes['Session'], ParentType, ContextType, RequireFields<MutationRefreshSessionArgs, 'token'>>;
   removeOrder?: Resolver<ResolversTypes['WriteReceipt'], ParentType, ContextType, RequireFields<MutationRemoveOrderArgs, 'id'>>;
   setOrderStatus?: Resolver<ResolversTypes['WriteReceipt'], ParentType, ContextType, RequireFields<MutationSetOrderStatusArgs, 'id' | 'status'>>;
 };
@@ -234,6 +259,12 @@ export type QueryResolvers<ContextType = GraphQLContext, ParentType extends Reso
   orders?: Resolver<ReadonlyArray<ResolversTypes['Order']>, ParentType, ContextType, RequireFields<QueryOrdersArgs, 'companyId'>>;
 };
 
+export type SessionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Session'] = ResolversParentTypes['Session']> = {
+  admin?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  companies?: Resolver<ReadonlyArray<ResolversTypes['ID']>, ParentType, ContextType>;
+  expiresAt?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
 export type SubscriptionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Subscription'] = ResolversParentTypes['Subscription']> = {
   ordersChanged?: SubscriptionResolver<ResolversTypes['OrderChange'], "ordersChanged", ParentType, ContextType, RequireFields<SubscriptionOrdersChangedArgs, 'companyId'>>;
 };
@@ -250,6 +281,7 @@ export type Resolvers<ContextType = GraphQLContext> = {
   Order?: OrderResolvers<ContextType>;
   OrderChange?: OrderChangeResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
+  Session?: SessionResolvers<ContextType>;
   Subscription?: SubscriptionResolvers<ContextType>;
   WriteReceipt?: WriteReceiptResolvers<ContextType>;
 };
