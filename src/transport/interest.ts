@@ -1,9 +1,10 @@
-import { systemClock, type Clock } from '../common/clock.js';
+import { systemClock } from '../common/clock.js';
 import { reasonOf } from '../common/errors.js';
 import { createLogThrottle, type LogThrottle } from '../common/log-throttle.js';
 import type { Logger } from '../common/logger.js';
 import { expectFunction, expectInteger, expectKeys, expectShortString } from '../common/validate.js';
 import { WILDCARD } from '../core/registry.js';
+import { Linger } from './linger.js';
 import type { BindingPort, InterestOptions } from './interest-options.js';
 import type { ResyncTarget } from './transient-consumer.js';
 import type { SafeTransportObserver } from './transport-observer.js';
@@ -25,18 +26,16 @@ interface KeyState {
 export class InterestBindings {
   readonly #patternsOf: InterestOptions['patterns'];
   readonly #wide: readonly string[];
-  readonly #lingerMs: number;
   readonly #max: number;
   readonly #resume: number;
-  readonly #clock: Clock;
   readonly #static: number;
   readonly #observer: SafeTransportObserver;
   readonly #refusals: LogThrottle;
   readonly #unwatch: (() => void)[] = [];
   /** Every key with receivers or lingering, by registry then key. */
   readonly #keys = new Map<ResyncTarget, Map<string, KeyState>>();
-  /** Keys whose last receiver left, with the time their binding goes; oldest first. */
-  readonly #lingering = new Map<KeyState, number>();
+  /** Keys whose last receiver left: their binding goes when their linger ends. */
+  readonly #lingering: Linger<KeyState>;
   /** Key patterns wanted, with the number of keys wanting each. */
   readonly #refs = new Map<string, number>();
   /** Keys covered only by the wide patterns (wildcards and refused ones). */
@@ -53,7 +52,6 @@ export class InterestBindings {
   /** Bumped on every attach and detach: a loop of an older one stops at its next step. */
   #generation = 0;
   #running = false;
-  #lingerTimer: AbortController | undefined;
   #disposed = false;
 
   constructor(
@@ -68,7 +66,7 @@ export class InterestBindings {
     const { patterns, wide, lingerMs = 30_000, maxBindings = 1_000, clock = systemClock } = options;
     this.#patternsOf = expectFunction('interest.patterns', patterns);
     this.#wide = expectKeys('interest.wide', wide);
-    this.#lingerMs = expectInteger('interest.lingerMs', lingerMs, 0);
+    const linger = expectInteger('interest.lingerMs', lingerMs, 0);
     this.#max = expectInteger('interest.maxBindings', maxBindings, 1);
     const resume = options.resumeBindings ?? Math.floor((this.#max * 3) / 4);
     this.#resume = expectInteger('interest.resumeBindings', resume, 0);
@@ -77,7 +75,9 @@ export class InterestBindings {
         `Expected \`interest.resumeBindings\` to be at most \`maxBindings\` (${this.#max}), got ${resume}`,
       );
     }
-    this.#clock = clock;
+    this.#lingering = new Linger(linger, clock, (gone) => {
+      this.#expire(gone);
+    });
     this.#static = context.bindingKeys.length;
     this.#observer = context.observer;
     this.#refusals = createLogThrottle({ logger: context.logger });
@@ -140,7 +140,7 @@ export class InterestBindings {
     this.#disposed = true;
     this.#detach();
     for (const unwatch of this.#unwatch.splice(0)) unwatch();
-    this.#lingerTimer?.abort();
+    this.#lingering.dispose();
     this.#refusals.dispose();
   }
 
@@ -184,7 +184,7 @@ export class InterestBindings {
     const known = keys.get(key);
     if (known !== undefined) {
       // Back within the linger: its binding never went.
-      this.#lingering.delete(known);
+      this.#lingering.takeBack(known);
       return;
     }
     const patterns = key === WILDCARD ? undefined : this.#patternsFor(target, key);
@@ -200,8 +200,7 @@ export class InterestBindings {
   #removed(target: ResyncTarget, key: string): void {
     const state = this.#keys.get(target)?.get(key);
     if (state === undefined || this.#disposed) return;
-    this.#lingering.set(state, this.#clock.now() + this.#lingerMs);
-    this.#armLinger();
+    this.#lingering.letGo(state);
   }
 
   /** The key's patterns, validated; undefined (the wide patterns cover it) when refused. */
@@ -311,33 +310,8 @@ export class InterestBindings {
     this.#observer.bindings({ bindings: this.#static + this.#bound.size });
   }
 
-  /** One timer, for the oldest lingering key: the linger is the same for all, so they leave in order. */
-  #armLinger(): void {
-    if (this.#lingerTimer !== undefined || this.#disposed) return;
-    const first = this.#lingering.values().next();
-    if (first.done === true) return;
-    const controller = new AbortController();
-    this.#lingerTimer = controller;
-    void this.#clock
-      .sleep(Math.max(0, first.value - this.#clock.now()), controller.signal)
-      .then((elapsed) => {
-        if (this.#lingerTimer === controller) this.#lingerTimer = undefined;
-        if (!elapsed) return;
-        this.#expire();
-        this.#armLinger();
-      });
-  }
-
-  #expire(): void {
-    const now = this.#clock.now();
-    let changed = false;
-    for (const [state, until] of this.#lingering) {
-      if (until > now) break;
-      this.#lingering.delete(state);
-      this.#forget(state);
-      changed = true;
-    }
-    if (!changed) return;
+  #expire(gone: readonly KeyState[]): void {
+    for (const state of gone) this.#forget(state);
     this.#checkOverflow();
     this.#schedule();
   }
