@@ -41,6 +41,7 @@ function summary(sample: Sample): string {
   put('checks', sample.checks, 0);
   put('pokes/sub', sample.pokesPerSubscriber, 0);
   put('first p50', sample.firstP50Ms);
+  put('alone', sample.firstAloneP50Ms);
   put('hop', sample.hopMs, 2);
   put('pg/ev', sample.postgresUsPerEvent, 0);
   put('rabbit/ev', sample.rabbitmqUsPerEvent, 0);

@@ -21,6 +21,11 @@ export type Step =
       readonly window: number;
       /** Also measures the broker hop alone (round trips through C's exchange), to set first delivery against. */
       readonly hopSamples?: number;
+      /**
+       * Then this many events more, one in flight: the first delivery as a
+       * client sees it that is not still reading the fan-outs before it.
+       */
+      readonly aloneEvents?: number;
     }
   | {
       readonly kind: 'paced';
@@ -231,6 +236,7 @@ export function createPlan(mode: 'full' | 'quick', options: PlanOptions = {}): P
             events: full ? 100 : 20,
             window: 4,
             hopSamples: full ? 200 : 50,
+            aloneEvents: full ? 40 : 10,
           },
           { kind: 'stream', id: `checks-${checks[2]}`, events: full ? 20 : 5, window: 1 },
         ],

@@ -31,9 +31,10 @@ export const metricLabels: Record<MetricName, string> = {
   rssBytesPerSubscription: 'RSS per subscription (bytes)',
   cpuUsPerEvent: 'server CPU per event (µs)',
   errors: 'protocol errors',
-  firstP50Ms: 'p50 to the first delivery (ms)',
+  firstP50Ms: 'p50 to the first delivery, 4 events in flight (ms)',
+  firstAloneP50Ms: 'p50 to the first delivery, 1 event in flight (ms)',
   hopMs: 'broker hop alone, p50 (ms)',
-  firstMinusHopMs: 'first delivery p50 minus the broker hop (ms)',
+  firstMinusHopMs: 'first delivery p50, 1 event in flight, minus the broker hop (ms)',
   postgresUsPerEvent: 'PostgreSQL CPU per event, net of its background (µs)',
   rabbitmqUsPerEvent: 'RabbitMQ CPU per event, net of its background (µs)',
   kneePerSecond: 'highest rate with p99 ≤ 100 ms, nothing lost (events/s)',
@@ -166,6 +167,7 @@ export function rowsFor(step: Step): Row[] {
         : [
             ...fanOutRows(id),
             row(id, 'firstP50Ms'),
+            row(id, 'firstAloneP50Ms'),
             row(id, 'hopMs'),
             row(id, 'firstMinusHopMs', { text: 'C ≤ 2 ms', met: (v) => v.C <= 2 }),
           ];
@@ -200,6 +202,7 @@ export function format(metric: MetricName, value: number): string {
     case 'p50Ms':
     case 'p99Ms':
     case 'firstP50Ms':
+    case 'firstAloneP50Ms':
     case 'hopMs':
     case 'firstMinusHopMs':
     case 'drainMs':

@@ -1,6 +1,7 @@
 // Runs one round (a layout of subscribers and its steps) against one server,
 // and turns what the load generator saw and what the server spent into samples.
 import type { BurstResult, DeliveryResult, ResyncResult } from './drivers.js';
+import { percentile } from '../table.js';
 import type { Child } from './ipc.js';
 import type { Plan, Round, Step } from './plan.js';
 import { fromBurst, fromDeliveries, fromResync, type Sample } from './samples.js';
@@ -62,7 +63,21 @@ async function runStep(
       });
       const sample = fromDeliveries(result, before, await server.stats(), countChecks);
       if (hopMs === undefined) return sample;
-      return { ...sample, hopMs, firstMinusHopMs: (sample.firstP50Ms ?? NaN) - hopMs };
+      // With 4 events in flight the load generator is still reading the fan-outs before an event
+      // when its first poke comes (A's too): the target is set against one event in flight.
+      const alone = await loadgen.request<DeliveryResult>({
+        type: 'stream',
+        params: {
+          runId: `${runId}-alone`,
+          companyId: 'c0',
+          subscribers: layout.subscribers,
+          events: step.aloneEvents ?? 0,
+          window: 1,
+          stallMs,
+        },
+      });
+      const firstAloneP50Ms = percentile(alone.toFirstDeliveryMs, 50);
+      return { ...sample, hopMs, firstAloneP50Ms, firstMinusHopMs: firstAloneP50Ms - hopMs };
     }
     case 'paced': {
       if (step.externalCpu === true)

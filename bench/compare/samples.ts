@@ -24,6 +24,7 @@ export type MetricName =
   | 'rssBytesPerSubscription'
   | 'errors'
   | 'firstP50Ms'
+  | 'firstAloneP50Ms'
   | 'hopMs'
   | 'firstMinusHopMs'
   | 'postgresUsPerEvent'

@@ -6,6 +6,7 @@ import { silentLogger, type Logger } from '../common/logger.js';
 import type { ConnectionPrincipal } from './principal.js';
 import { serveGraphQLWs } from './graphql-ws-server.js';
 import { createTokenExpiry } from './token-expiry.js';
+import { createWriteBatch } from './write-batch.js';
 import { createInternalErrors, type InternalErrors } from './internal-errors.js';
 import type { SessionDeps, SessionRenewalError } from './connection-session.js';
 import type { OperationRateLimit } from './operation-rate-limit.js';
@@ -208,30 +209,6 @@ function upgradeHandler(deps: {
     wss.handleUpgrade(request, socket, head, (ws) => {
       wss.emit('connection', ws, request);
     });
-  };
-}
-
-/**
- * One fan-out often sends several frames to one socket (a client with several
- * subscriptions): `hold` corks the socket's TCP stream until the fan-out's
- * synchronous run is over, so they leave in one write instead of one each.
- */
-function createWriteBatch(): {
-  /** Corks `stream`, the one a socket writes its frames to, until the current run is over. */
-  readonly hold: (stream: Duplex) => void;
-} {
-  const held = new Set<Duplex>();
-  const release = (): void => {
-    for (const stream of held) stream.uncork();
-    held.clear();
-  };
-  return {
-    hold(stream) {
-      if (held.has(stream)) return;
-      if (held.size === 0) queueMicrotask(release);
-      stream.cork();
-      held.add(stream);
-    },
   };
 }
 
