@@ -12,12 +12,15 @@
 // `--servers=A,B,C` only those servers; `--profile=<dir>` writes a
 // `--cpu-prof` profile of pokegate's server (C).
 // `--only=projector` runs only the projector's throughput benchmark.
+// `--only=scale-out` runs only the scale-out benchmark (R replicas behind
+// HAProxy, bench/scale-out); the quick run includes a tiny one.
 import { parseArgs } from 'node:util';
 import { benchAmqp } from './amqp.js';
 import { benchCompare } from './compare/index.js';
 import type { ServerId } from './compare/plan.js';
 import { benchCore } from './core.js';
 import { benchProjector } from './projector.js';
+import { benchScaleOut } from './scale-out/index.js';
 
 const { values } = parseArgs({
   options: {
@@ -33,6 +36,9 @@ if (values.only === 'projector') {
   await benchProjector();
   process.exit(0);
 }
+if (values.only === 'scale-out') {
+  process.exit((await benchScaleOut(values.quick ? 'quick' : 'full')) ? 0 : 1);
+}
 if (!values.quick && values.only === undefined) {
   await benchCore();
   await benchAmqp();
@@ -44,4 +50,6 @@ const ok = await benchCompare({
   only: values.only?.split(','),
   servers: values.servers?.split(',') as ServerId[] | undefined,
 });
-process.exit(ok ? 0 : 1);
+// The full run's scale-out takes minutes of its own: `--only=scale-out` runs it; the smoke run runs it tiny.
+const scaledOut = values.quick && values.only === undefined ? await benchScaleOut('quick') : true;
+process.exit(ok && scaledOut ? 0 : 1);

@@ -2,7 +2,7 @@
 // every poke the subscribers get, and stops at the last expected delivery or
 // once nothing has arrived for `stallMs` (what is missing then is lost).
 import type { EventSink } from './event-sink.js';
-import { now, type SubscriberPool } from './subscribers.js';
+import { now, type PokeListener, type SubscriberPool } from './subscribers.js';
 
 /** Waits for `notify`, or gives up after a timeout; a notify before the wait is not missed. */
 export class Wakeup {
@@ -192,8 +192,10 @@ export async function stream(
 
 export interface PacedParams {
   readonly runId: string;
-  /** One subscriber per company, `c0` … `c<companies - 1>`. */
+  /** Companies `c0` … `c<companies - 1>`. */
   readonly companies: number;
+  /** Subscribers of each company: each event is expected by that many. @default 1 */
+  readonly perCompany?: number;
   readonly events: number;
   readonly ratePerSecond: number;
   readonly stallMs: number;
@@ -204,9 +206,18 @@ export async function paced(
   pool: SubscriberPool,
   sink: EventSink,
   params: PacedParams,
+  /** Also hears every poke, after the book has counted it. */
+  onPoke?: PokeListener,
 ): Promise<DeliveryResult> {
-  const { runId, companies, events, ratePerSecond, stallMs } = params;
+  const { runId, companies, events, ratePerSecond, stallMs, perCompany = 1 } = params;
   const book = eventBook(pool);
+  if (onPoke !== undefined) {
+    const count = pool.listener;
+    pool.listener = (subscriber, poke, at) => {
+      count(subscriber, poke, at);
+      onPoke(subscriber, poke, at);
+    };
+  }
   // A stride coprime with the company count visits every company once per round, in scattered order.
   const stride = 7_919;
   const firstSentAt = now();
@@ -216,7 +227,7 @@ export async function paced(
     const batch = [];
     for (; sent < due; sent++) {
       const orderId = `${runId}-o${sent}`;
-      book.add(orderId, 1);
+      book.add(orderId, perCompany);
       batch.push({ companyId: `c${(sent * stride) % companies}`, orderId, version: 1 });
     }
     if (batch.length > 0) sink.send(batch);

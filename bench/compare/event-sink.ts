@@ -55,8 +55,11 @@ export function orderEvent({ companyId, orderId, version }: ControlEvent): Order
       };
 }
 
-/** pokegate: raw publishes onto the topic exchange, as the owning service would. */
-export async function amqpSink(url: string, exchange: string): Promise<EventSink> {
+/**
+ * pokegate: raw publishes onto the topic exchange, as the owning service would;
+ * `persistent` as an owning service that must not lose an event publishes.
+ */
+export async function amqpSink(url: string, exchange: string, persistent = false): Promise<EventSink> {
   const model: ChannelModel = await connect(url);
   // A confirm channel, as an owning service publishes: the burst reports the time from the last confirm.
   const channel: ConfirmChannel = await model.createConfirmChannel();
@@ -67,6 +70,7 @@ export async function amqpSink(url: string, exchange: string): Promise<EventSink
         channel.publish(exchange, orderRoutingKey(body), Buffer.from(JSON.stringify(body)), {
           contentType: 'application/json',
           messageId: body.eventId,
+          persistent,
         });
       }
     },

@@ -17,6 +17,7 @@ import { amqpSink, controlSink, type EventSink } from './event-sink.js';
 import { serveParent, type Request } from './ipc.js';
 import { createSubscriberPool, type SubscriberPool } from './subscribers.js';
 import { companiesOf, type Layout } from './workload.js';
+import { createReadCheck, type ReadCheckSpec } from '../scale-out/read-check.js';
 
 /** How to reach one server. */
 export interface TargetSpec {
@@ -24,7 +25,15 @@ export interface TargetSpec {
   readonly authorization: string;
   readonly sink:
     | { readonly kind: 'control'; readonly port: number }
-    | { readonly kind: 'amqp'; readonly url: string; readonly exchange: string };
+    | {
+        readonly kind: 'amqp';
+        readonly url: string;
+        readonly exchange: string;
+        /** @default false */
+        readonly persistent?: boolean;
+      };
+  /** Each socket names its first subscription's company as the `tenant` URL parameter. @default false */
+  readonly tenantHint?: boolean;
 }
 
 let pool: SubscriberPool | undefined;
@@ -52,11 +61,11 @@ serveParent(
       await release();
       const spec = params<TargetSpec>(request);
       target = spec;
-      pool = createSubscriberPool(spec.wsUrl, spec.authorization);
+      pool = createSubscriberPool(spec.wsUrl, spec.authorization, spec.tenantHint);
       sink =
         spec.sink.kind === 'control'
           ? await controlSink(spec.sink.port)
-          : await amqpSink(spec.sink.url, spec.sink.exchange);
+          : await amqpSink(spec.sink.url, spec.sink.exchange, spec.sink.persistent);
       return null;
     },
     open: async (request) => {
@@ -79,6 +88,13 @@ serveParent(
     },
     stream: (request) => stream(current().pool, current().sink, params<StreamParams>(request)),
     paced: (request) => paced(current().pool, current().sink, params<PacedParams>(request)),
+    /** A paced run that also reads a sample of the poked orders back, counting stale reads. */
+    pacedReads: async (request) => {
+      const { reads, ...pacedParams } = params<PacedParams & { reads: ReadCheckSpec }>(request);
+      const check = createReadCheck(reads);
+      const result = await paced(current().pool, current().sink, pacedParams, check.onPoke);
+      return { ...result, reads: await check.result() };
+    },
     burst: (request) => burst(current().pool, current().sink, params<BurstParams>(request)),
     noisy: (request) => noisyNeighbour(current().pool, current().sink, params<NoisyParams>(request)),
     stalledFlood: (request) =>

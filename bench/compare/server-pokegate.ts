@@ -28,6 +28,11 @@ serveParent(
         ...own,
         subscriptions: sum(text, 'pokegate_receivers'),
         checks: sum(text, 'pokegate_gate_checks_total'),
+        brokerEvents: sum(text, 'pokegate_events_total'),
+        projected: sum(text, 'pokegate_projections_total'),
+        ...(text.includes('\npokegate_interest_bindings')
+          ? { bindings: sum(text, 'pokegate_interest_bindings') }
+          : {}),
       };
     },
   },

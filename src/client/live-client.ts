@@ -15,11 +15,13 @@ import {
 } from './live-client-options.js';
 import type { LiveQuery, LiveQueryOptions } from './live-query-options.js';
 import { createLiveQuery, type LiveQueryHost } from './live-query.js';
+import { withTenantHint } from './tenant-hint.js';
 import { openSession, type Session, type SessionEnd, type WebSocketConstructor } from './session.js';
 
 export function createLiveClient(options: LiveClientOptions): LiveClient {
   const {
     url,
+    tenant,
     connectionParams,
     webSocketImpl = (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket,
     retry = {},
@@ -31,6 +33,11 @@ export function createLiveClient(options: LiveClientOptions): LiveClient {
   } = options;
   if (typeof url !== 'string' && typeof url !== 'function') {
     throw new TypeError(`Expected \`url\` to be a string or a function, got ${typeof url}`);
+  }
+  if (tenant !== undefined && typeof tenant !== 'function' && (typeof tenant !== 'string' || tenant === '')) {
+    throw new TypeError(
+      `Expected \`tenant\` to be a non-empty string or a function, got ${JSON.stringify(tenant)}`,
+    );
   }
   if (typeof webSocketImpl !== 'function') {
     throw new TypeError(
@@ -44,6 +51,7 @@ export function createLiveClient(options: LiveClientOptions): LiveClient {
   const backoff: Backoff = createBackoff(retry, random, defaultRetry);
   return new LiveClientEngine({
     url,
+    tenant,
     connectionParams,
     webSocketImpl,
     shouldRetry,
@@ -57,6 +65,7 @@ export function createLiveClient(options: LiveClientOptions): LiveClient {
 
 interface EngineOptions {
   readonly url: LiveClientOptions['url'];
+  readonly tenant: LiveClientOptions['tenant'];
   readonly connectionParams: LiveClientOptions['connectionParams'];
   readonly webSocketImpl: WebSocketConstructor;
   readonly shouldRetry: (close: CloseInfo) => boolean;
@@ -184,11 +193,14 @@ class LiveClientEngine implements LiveClient {
 
   /** One connection, from the attempt to its end. Never rejects. */
   async #attempt(): Promise<SessionEnd> {
-    const { url, connectionParams, webSocketImpl, connectionAckTimeoutMs } = this.#options;
+    const { url, tenant, connectionParams, webSocketImpl, connectionAckTimeoutMs } = this.#options;
     let target: string;
     let params: Record<string, unknown> | undefined;
     try {
-      target = typeof url === 'function' ? await url() : url;
+      target = withTenantHint(
+        typeof url === 'function' ? await url() : url,
+        typeof tenant === 'function' ? tenant() : tenant,
+      );
       const resolved = typeof connectionParams === 'function' ? await connectionParams() : connectionParams;
       params = resolved === undefined ? undefined : { ...resolved };
     } catch (thrown) {

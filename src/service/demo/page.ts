@@ -199,6 +199,8 @@ if (companyId === '' || token === '') {
 
 const client = createLiveClient({
   url: `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/graphql`,
+  // Behind the production proxy, one company's viewers meet on one replica.
+  tenant: companyId,
   connectionParams: { authorization: `Bearer ${token}` },
 });
 const live = client.liveQuery({
