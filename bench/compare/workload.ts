@@ -45,6 +45,8 @@ export interface ServerStats {
   readonly brokerEvents?: number;
   /** pokegate only: deliveries its projector settled since start. */
   readonly projected?: number;
+  /** pokegate only: submissions whose gate budget ran out before the change was visible (no poke). */
+  readonly timedOut?: number;
   /** pokegate only: its transient queue's bindings now (absent before interest routing). */
   readonly bindings?: number;
 }

@@ -24,6 +24,8 @@ export interface ReadCheckResult {
   readonly failed: number;
   /** Samples let go because this many reads were already in flight. */
   readonly shed: number;
+  /** Why the first few failed reads failed. */
+  readonly failures: readonly string[];
 }
 
 /** Reads in flight at most: the check must not become the load. */
@@ -38,6 +40,11 @@ export function createReadCheck(spec: ReadCheckSpec) {
   let stale = 0;
   let failed = 0;
   let shed = 0;
+  const failures: string[] = [];
+  const fail = (why: string): void => {
+    failed++;
+    if (failures.length < 5) failures.push(why);
+  };
 
   async function read(poke: Poke & { orderId: string; version: number }): Promise<void> {
     const search = `?query=${encodeURIComponent(orderQuery)}&variables=${encodeURIComponent(JSON.stringify({ id: poke.orderId }))}`;
@@ -48,10 +55,15 @@ export function createReadCheck(spec: ReadCheckSpec) {
         data?: { order: { version: number } | null };
         errors?: unknown;
       };
-      if (response.status !== 200 || body.errors !== undefined) failed++;
-      else if ((body.data?.order?.version ?? 0) < poke.version) stale++;
-    } catch {
-      failed++;
+      if (response.status !== 200 || body.errors !== undefined) {
+        fail(`HTTP ${response.status}: ${JSON.stringify(body.errors)}`);
+      } else if ((body.data?.order?.version ?? 0) < poke.version) stale++;
+    } catch (error) {
+      fail(
+        error instanceof Error
+          ? `${error.message} ${error.cause instanceof Error ? error.cause.message : ''}`
+          : String(error),
+      );
     }
   }
 
@@ -71,7 +83,7 @@ export function createReadCheck(spec: ReadCheckSpec) {
     },
     async result(): Promise<ReadCheckResult> {
       while (inFlight.size > 0) await Promise.all([...inFlight]);
-      return { reads, stale, failed, shed };
+      return { reads, stale, failed, shed, failures };
     },
   };
 }
