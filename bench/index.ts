@@ -11,11 +11,13 @@
 // stalled-flood, hot-small, burst, checks-lag, idle-memory-1, …),
 // `--servers=A,B,C` only those servers; `--profile=<dir>` writes a
 // `--cpu-prof` profile of pokegate's server (C).
-// `--only=projector` runs only the projector's throughput benchmark.
+// `--only=projector` runs only the projector's throughput benchmark; `--only=bindings`
+// only what interest routing's bindings cost the broker (bench/bindings.ts).
 // `--only=scale-out` runs only the scale-out benchmark (R replicas behind
 // HAProxy, bench/scale-out); the quick run includes a tiny one.
 import { parseArgs } from 'node:util';
 import { benchAmqp } from './amqp.js';
+import { benchBindings } from './bindings.js';
 import { benchCompare } from './compare/index.js';
 import type { ServerId } from './compare/plan.js';
 import { benchCore } from './core.js';
@@ -32,6 +34,10 @@ const { values } = parseArgs({
 });
 
 console.log(`node ${process.version}, ${process.platform}/${process.arch}\n`);
+if (values.only === 'bindings') {
+  await benchBindings();
+  process.exit(0);
+}
 if (values.only === 'projector') {
   await benchProjector();
   process.exit(0);

@@ -70,6 +70,7 @@ export type {
   MalformedReason,
 } from './transport/event-parser.js';
 export { route, routeAddressed, resyncTarget } from './transport/transient-consumer.js';
+export { tenantWord } from './transport/tenant-word.js';
 export type {
   Route,
   KeyedRoute,

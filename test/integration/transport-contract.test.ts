@@ -164,7 +164,7 @@ describe.each([busHarness(), amqpHarness()])('the transport contract on $name', 
         parse,
         map,
         registries: [resyncTarget(registry, resyncPoke)],
-        bindingKeys: ['orders.*'],
+        bindingKeys: ['orders.#'],
         ...options,
       }),
     );
@@ -226,7 +226,7 @@ describe.each([busHarness(), amqpHarness()])('the transport contract on $name', 
 
     it('takes only what its binding keys match', async () => {
       const observer = transportRecorder();
-      const consumer = createConsumer({ observer, bindingKeys: ['orders.placed'] });
+      const consumer = createConsumer({ observer, bindingKeys: ['orders.placed.*'] });
       const receiver = registry.addReceiver('c1');
       await consumer.start();
       await receiver.next();
@@ -235,7 +235,7 @@ describe.each([busHarness(), amqpHarness()])('the transport contract on $name', 
       await publisher.publish(orderEvent({ companyId: 'c1', type: 'OrderRemoved', orderId: 'removed' }));
       await publisher.publish(orderEvent({ companyId: 'c1', orderId: 'placed' }));
       expect((await receiver.next()).value).toMatchObject({ orderId: 'placed' });
-      expect(observer.events).toEqual([{ outcome: 'accepted', routingKey: 'orders.placed' }]);
+      expect(observer.events).toEqual([{ outcome: 'accepted', routingKey: 'orders.placed.c1' }]);
     });
 
     it('says whether it consumes, closes idempotently, and refuses to start again', async () => {
@@ -259,7 +259,7 @@ describe.each([busHarness(), amqpHarness()])('the transport contract on $name', 
       open(
         harness.projector({
           queue,
-          bindingKeys: ['orders.*'],
+          bindingKeys: ['orders.#'],
           parse,
           project: view.project,
           retryDelaysMs: [20, 20, 20],
@@ -321,7 +321,7 @@ describe.each([busHarness(), amqpHarness()])('the transport contract on $name', 
       expect(observer.count('retried')).toBe(2);
       const dead = await harness.deadLetters(queue);
       expect(dead).toHaveLength(1);
-      expect(dead[0]).toMatchObject({ routingKey: 'orders.placed', attempts: 3 });
+      expect(dead[0]).toMatchObject({ routingKey: 'orders.placed.c1', attempts: 3 });
       expect(dead[0]?.reason).toContain('read view down');
     });
 
