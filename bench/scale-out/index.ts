@@ -20,7 +20,9 @@ import { startFleet, startReplica, type Fleet, type Replica } from './fleet.js';
 import {
   checkTargets,
   createScaleOutPlan,
+  configurationName,
   failures,
+  type FleetPlan,
   type ScaleOutPlan,
   type ScaleOutSample,
 } from './plan.js';
@@ -102,7 +104,7 @@ async function measure(
 function toSample(
   m: Measured,
   rate: number,
-  config: { replicas: number; affinity: boolean; subscribersPerCompany: number; subscribers: number },
+  config: Pick<ScaleOutSample, 'replicas' | 'routing' | 'affinity' | 'subscribersPerCompany' | 'subscribers'>,
   bindingsNow: number | undefined,
   errors: number,
 ): ScaleOutSample {
@@ -144,7 +146,6 @@ function toSample(
 interface Context {
   readonly plan: ScaleOutPlan;
   readonly loadgen: Child;
-  readonly idle: Replica;
   readonly vhost: string;
   readonly authorization: string;
 }
@@ -152,11 +153,12 @@ interface Context {
 /** Opens the subscribers through the proxy, warms up, measures, closes them again. */
 async function runConfiguration(
   context: Context,
-  fleet: Fleet,
+  fleet: Fleet & { readonly idle: Replica; readonly routing: FleetPlan['routing'] },
   affinity: boolean,
   subscribersPerCompany: number,
 ): Promise<ScaleOutSample> {
-  const { plan, loadgen, idle, vhost, authorization } = context;
+  const { plan, loadgen, vhost, authorization } = context;
+  const { idle, routing } = fleet;
   const replicas = fleet.replicas.length;
   const subscribers = plan.companies;
   const companies = subscribers / subscribersPerCompany;
@@ -197,12 +199,12 @@ async function runConfiguration(
     const sample = toSample(
       measured,
       plan.ratePerSecond,
-      { replicas, affinity, subscribersPerCompany, subscribers },
+      { replicas, routing, affinity, subscribersPerCompany, subscribers },
       await bindings(fleet.replicas),
       errors.length,
     );
     console.error(
-      `  R=${replicas} ${affinity ? 'affinity' : 'leastconn'} ${subscribersPerCompany}/company: ` +
+      `  ${configurationName(sample)}: ` +
         `received max ${sample.receivedMaxPerSecond.toFixed(0)}/s, cpu max ${(sample.cpuMaxUsPerSecond / 1e4).toFixed(1)} %, ` +
         `deliveries/event ${sample.replicaDeliveriesPerEvent.toFixed(2)} + projector, p99 ${sample.p99Ms.toFixed(1)} ms, ` +
         `lost ${sample.lost} (gate timeouts ${sample.timedOut}), window ${sample.windowSeconds.toFixed(1)} s, stale ${sample.stale}/${sample.reads}, idle ${(sample.idleCpuUsPerSecond / 1e4).toFixed(1)} %`,
@@ -255,23 +257,27 @@ export async function benchScaleOut(mode: 'full' | 'quick'): Promise<boolean> {
       // (docs/scaling.md sizes R so that a replica's companies stay under the cap).
       INTEREST_MAX_BINDINGS: String(plan.companies),
     };
-    // The first start creates the read view's tables; the others find them.
-    const idle = await startReplica({ ...env, PROJECTOR_ENABLED: 'false' });
-    undo.push(() => idle.child.stop());
     const loadgen = await spawnChild(new URL('../compare/load-generator.ts', import.meta.url).pathname);
     undo.push(() => loadgen.stop());
-    const context: Context = { plan, loadgen, idle, vhost, authorization };
+    const context: Context = { plan, loadgen, vhost, authorization };
     const samples: ScaleOutSample[] = [];
-    for (const replicas of plan.replicas) {
-      const fleet = await startFleet(replicas, env);
+    for (const { replicas, routing, subscribersPerCompany, affinity } of plan.fleets) {
+      const fleetEnv = { ...env, INTEREST_ROUTING: routing };
+      // The first start creates the read view's tables; the others find them.
+      const idle = await startReplica({ ...fleetEnv, PROJECTOR_ENABLED: 'false' });
+      const fleet = await startFleet(replicas, fleetEnv).catch(async (error: unknown) => {
+        await idle.child.stop();
+        throw error;
+      });
       try {
-        for (const perCompany of plan.subscribersPerCompany) {
-          for (const affinity of replicas === 1 ? [true] : [false, true]) {
-            samples.push(await runConfiguration(context, fleet, affinity, perCompany));
+        for (const perCompany of subscribersPerCompany) {
+          for (const hashed of affinity) {
+            samples.push(await runConfiguration(context, { ...fleet, idle, routing }, hashed, perCompany));
           }
         }
       } finally {
         await fleet.stop();
+        await idle.child.stop();
       }
     }
     const checks = checkTargets(samples, plan.ratePerSecond);

@@ -1,18 +1,27 @@
 // The scale-out benchmark's sizes (full, and the quick smoke run of CI) and
 // the targets of the issue, as checks on one run's figures.
 
-export interface ScaleOutPlan {
-  readonly mode: 'full' | 'quick';
-  /** Replica counts, in order; each gets a fleet of its own. */
-  readonly replicas: readonly number[];
-  /** Companies, `c0` … `c<companies - 1>`. */
-  readonly companies: number;
+/** Replicas started together, and what runs on them. */
+export interface FleetPlan {
+  readonly replicas: number;
+  /** `INTEREST_ROUTING`: `all` is the behaviour before interest routing, every event to every replica. */
+  readonly routing: 'tenant' | 'all';
   /**
-   * Subscribers (sockets of one subscription each) per company. 1 is the
-   * issue's setup: every company then lives on one replica whatever the
-   * balancer does, so only more than 1 shows what the tenant hash adds.
+   * Subscribers (sockets of one subscription each) per company, each a
+   * configuration. 1 is the issue's setup: every company then lives on one
+   * replica whatever the balancer does, so only more shows what the tenant hash adds.
    */
   readonly subscribersPerCompany: readonly number[];
+  /** With the tenant hash (true), by least connections (false), or both. */
+  readonly affinity: readonly boolean[];
+}
+
+export interface ScaleOutPlan {
+  readonly mode: 'full' | 'quick';
+  /** In order; each fleet is started, measured and stopped. */
+  readonly fleets: readonly FleetPlan[];
+  /** Subscribers in every configuration: `companies` ÷ subscribers per company companies. */
+  readonly companies: number;
   /** Events published per second, evenly paced, uniform over companies. */
   readonly ratePerSecond: number;
   /** Measured events per configuration. */
@@ -27,11 +36,23 @@ export interface ScaleOutPlan {
 
 export function createScaleOutPlan(mode: 'full' | 'quick'): ScaleOutPlan {
   const full = mode === 'full';
+  const both = [false, true] as const;
   return {
     mode,
-    replicas: full ? [1, 2, 4, 8] : [1, 2],
+    fleets: full
+      ? [
+          { replicas: 1, routing: 'tenant', subscribersPerCompany: [1], affinity: [true] },
+          { replicas: 2, routing: 'tenant', subscribersPerCompany: [1], affinity: both },
+          { replicas: 4, routing: 'tenant', subscribersPerCompany: [1], affinity: both },
+          { replicas: 8, routing: 'tenant', subscribersPerCompany: [1, 4], affinity: both },
+          // Before interest routing, at the largest fleet: the figures the targets improve on.
+          { replicas: 8, routing: 'all', subscribersPerCompany: [1], affinity: [true] },
+        ]
+      : [
+          { replicas: 1, routing: 'tenant', subscribersPerCompany: [1], affinity: [true] },
+          { replicas: 2, routing: 'tenant', subscribersPerCompany: [1], affinity: both },
+        ],
     companies: full ? 5_000 : 200,
-    subscribersPerCompany: full ? [1, 4] : [1],
     ratePerSecond: full ? 1_000 : 200,
     events: full ? 10_000 : 400,
     warmUpEvents: full ? 2_000 : 100,
@@ -47,6 +68,7 @@ export function createScaleOutPlan(mode: 'full' | 'quick'): ScaleOutPlan {
  */
 export interface ScaleOutSample {
   readonly replicas: number;
+  readonly routing: 'tenant' | 'all';
   readonly affinity: boolean;
   readonly subscribersPerCompany: number;
   readonly subscribers: number;
@@ -87,13 +109,17 @@ export interface TargetCheck {
   readonly value: string;
 }
 
+/** How a configuration is named in the checks. */
+export const configurationName = (s: ScaleOutSample): string =>
+  `R=${s.replicas}${s.routing === 'all' ? ' routing all' : ''} ${s.affinity ? 'tenant hash' : 'leastconn'} ${s.subscribersPerCompany}/company`;
+
 const pct = (usPerSecond: number): string => `${(usPerSecond / 10_000).toFixed(1)} % of a core`;
 
 /** The issue's targets, on the configurations with affinity and one subscriber per company (and 0 lost, 0 stale everywhere). */
 export function checkTargets(samples: readonly ScaleOutSample[], rate: number): TargetCheck[] {
   const checks: TargetCheck[] = [];
   const withAffinity = samples.filter(
-    (s) => (s.affinity || s.replicas === 1) && s.subscribersPerCompany === 1,
+    (s) => s.routing === 'tenant' && s.affinity && s.subscribersPerCompany === 1,
   );
   for (const s of withAffinity) {
     const limit = (1.2 * rate) / s.replicas;
@@ -125,7 +151,7 @@ export function checkTargets(samples: readonly ScaleOutSample[], rate: number): 
   }
   for (const s of samples) {
     checks.push({
-      text: `idle replica beside R=${s.replicas}${s.affinity ? ' with' : ' without'} affinity, ${s.subscribersPerCompany}/company: ≤ 2 % of a core`,
+      text: `${configurationName(s)}: idle replica ≤ 2 % of a core`,
       met: s.idleCpuUsPerSecond <= 20_000,
       value: pct(s.idleCpuUsPerSecond),
     });
@@ -136,11 +162,10 @@ export function checkTargets(samples: readonly ScaleOutSample[], rate: number): 
 /** Lost pokes, stale reads and protocol errors fail a run, quick or full. */
 export function failures(samples: readonly ScaleOutSample[]): string[] {
   return samples.flatMap((s) => {
-    const name = `R=${s.replicas} ${s.affinity ? 'with' : 'without'} affinity, ${s.subscribersPerCompany}/company`;
     return [
-      ...(s.lost > 0 ? [`${name}: ${s.lost} pokes lost`] : []),
-      ...(s.stale > 0 ? [`${name}: ${s.stale} stale reads`] : []),
-      ...(s.errors > 0 ? [`${name}: ${s.errors} protocol or read errors`] : []),
+      ...(s.lost > 0 ? [`${configurationName(s)}: ${s.lost} pokes lost`] : []),
+      ...(s.stale > 0 ? [`${configurationName(s)}: ${s.stale} stale reads`] : []),
+      ...(s.errors > 0 ? [`${configurationName(s)}: ${s.errors} protocol or read errors`] : []),
     ];
   });
 }

@@ -15,6 +15,7 @@ export function printScaleOut(
     `${n(plan.companies)} subscribers (1 per socket), ${n(plan.ratePerSecond)} events/s persistent and confirmed, ${n(plan.events)} events per row (${n(plan.events / plan.ratePerSecond)} s); per replica and broker: per published event, × ${n(plan.ratePerSecond)}/s`,
     [
       'R',
+      'routing',
       'balance',
       'subscribers/company',
       'published/s',
@@ -31,7 +32,8 @@ export function printScaleOut(
     ],
     samples.map((s) => [
       String(s.replicas),
-      s.replicas === 1 ? '—' : s.affinity ? 'tenant hash' : 'leastconn',
+      s.routing === 'all' ? 'all (before)' : 'by tenant',
+      s.affinity ? 'tenant hash' : 'leastconn',
       String(s.subscribersPerCompany),
       s.publishedPerSecond.toFixed(0),
       s.windowSeconds.toFixed(1),
