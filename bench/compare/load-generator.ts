@@ -48,7 +48,8 @@ function current(): { pool: SubscriberPool; sink: EventSink } {
 
 async function release(): Promise<void> {
   await pool?.close();
-  await sink?.close();
+  // A sink whose broker connection was lost is closed already: its error was reported where it happened.
+  await sink?.close().catch(() => undefined);
   pool = undefined;
   sink = undefined;
 }
