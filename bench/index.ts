@@ -12,7 +12,9 @@
 // `--servers=A,B,C` only those servers; `--profile=<dir>` writes a
 // `--cpu-prof` profile of pokegate's server (C).
 // `--only=projector` runs only the projector's throughput benchmark; `--only=bindings`
-// only what interest routing's bindings cost the broker (bench/bindings.ts).
+// only what interest routing's bindings cost the broker (bench/bindings.ts);
+// `--only=notices` only what the commit notices cost each replica (bench/notices.ts);
+// `--only=idle-replica` only what a replica without subscribers pays (bench/idle-replica.ts).
 // `--only=scale-out` runs only the scale-out benchmark (R replicas behind
 // HAProxy, bench/scale-out); the quick run includes a tiny one.
 import { parseArgs } from 'node:util';
@@ -21,6 +23,8 @@ import { benchBindings } from './bindings.js';
 import { benchCompare } from './compare/index.js';
 import type { ServerId } from './compare/plan.js';
 import { benchCore } from './core.js';
+import { benchIdleReplica } from './idle-replica.js';
+import { benchNotices } from './notices.js';
 import { benchProjector } from './projector.js';
 import { benchScaleOut } from './scale-out/index.js';
 
@@ -36,6 +40,14 @@ const { values } = parseArgs({
 console.log(`node ${process.version}, ${process.platform}/${process.arch}\n`);
 if (values.only === 'bindings') {
   await benchBindings();
+  process.exit(0);
+}
+if (values.only === 'idle-replica') {
+  await benchIdleReplica();
+  process.exit(0);
+}
+if (values.only === 'notices') {
+  await benchNotices();
   process.exit(0);
 }
 if (values.only === 'projector') {

@@ -45,6 +45,17 @@ export interface Config {
   readonly rateLimit: Required<Omit<OperationRateLimitOptions, 'clock' | 'onRefused'>>;
   /** What one GraphQL operation may ask for (`MAX_OPERATION_*`). */
   readonly operationLimits: Required<OperationLimits>;
+  /** Interest routing (`INTEREST_*`); see DESIGN.md, "Interest routing". */
+  readonly interest: InterestConfig;
+}
+
+export interface InterestConfig {
+  /** `INTEREST_ROUTING`: `tenant` binds per company with local subscribers; `all` binds `orders.#` always. */
+  readonly routing: 'tenant' | 'all';
+  /** `INTEREST_LINGER_MS`: how long a company's binding stays after its last local subscriber left. */
+  readonly lingerMs: number;
+  /** `INTEREST_MAX_BINDINGS`: companies bound at most; past it the replica binds `orders.#`. */
+  readonly maxBindings: number;
 }
 
 /** Signs development tokens only: never use it in production. */
@@ -88,6 +99,14 @@ function url(env: NodeJS.ProcessEnv, name: string, protocols: readonly string[])
     throw new ConfigError(`Expected ${name} to use ${protocols.join(' or ')}, got "${parsed.protocol}"`);
   }
   return raw;
+}
+
+function choice<C extends string>(env: NodeJS.ProcessEnv, name: string, choices: readonly C[]): C {
+  const raw = text(env, name) ?? choices[0];
+  if (!choices.includes(raw as C)) {
+    throw new ConfigError(`Expected ${name} to be ${choices.join(' or ')}, got "${raw}"`);
+  }
+  return raw as C;
 }
 
 function flag(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
@@ -155,6 +174,11 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxAliases: integer(env, 'MAX_OPERATION_ALIASES', defaultOperationLimits.maxAliases, 0, 1_000_000),
       maxDepth: integer(env, 'MAX_OPERATION_DEPTH', defaultOperationLimits.maxDepth, 1, 1_000),
       maxCost: integer(env, 'MAX_OPERATION_COST', defaultOperationLimits.maxCost, 1, 1_000_000_000),
+    },
+    interest: {
+      routing: choice(env, 'INTEREST_ROUTING', ['tenant', 'all'] as const),
+      lingerMs: integer(env, 'INTEREST_LINGER_MS', 30_000, 0, 3_600_000),
+      maxBindings: integer(env, 'INTEREST_MAX_BINDINGS', 1_000, 1, 100_000),
     },
   };
 }

@@ -31,9 +31,16 @@ export async function createDelivery(
   // local projector's reports (`onProjected`) still end the first wait early.
   // No notice can come before the registry below exists: nothing is projected
   // yet, and a notice arrives as a later socket event.
-  const commits: NotificationListener = await readView.listenCommits(({ companyId, orderId, version }) => {
-    committed(companyId, orderId, version);
-  });
+  const commits: NotificationListener = await readView.listenCommits(
+    ({ companyId, orderId, version }) => {
+      committed(companyId, orderId, version);
+    },
+    {
+      // Every replica hears every company's commits: one without a local subscriber
+      // of the company, and no read waiting, drops the commit before any other work.
+      interested: (companyId) => readAfter.waiting > 0 || ordersChanged.hasReceivers(companyId),
+    },
+  );
   onClose(() => commits.close());
   const gate: Gate = createGate({
     observer: createPrometheusObserver({ register: metrics, registries: ['ordersChanged'] }),
