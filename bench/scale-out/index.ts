@@ -256,6 +256,8 @@ export async function benchScaleOut(mode: 'full' | 'quick'): Promise<boolean> {
       // 2,500 and 1,250 companies, past the default cap, where it would bind every event instead
       // (docs/scaling.md sizes R so that a replica's companies stay under the cap).
       INTEREST_MAX_BINDINGS: String(plan.companies),
+      // Nine replicas at once on a PostgreSQL that others use too: 3 + 5 connections each at most.
+      DATABASE_POOL_MAX: '3',
     };
     const loadgen = await spawnChild(new URL('../compare/load-generator.ts', import.meta.url).pathname);
     undo.push(() => loadgen.stop());

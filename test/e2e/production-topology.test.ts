@@ -241,27 +241,23 @@ describe('the production topology: HAProxy, two replicas, Prometheus', () => {
     expect(body.errors).toBeUndefined();
   });
 
-  it('takes a stopped replica out through /readyz; its clients reconnect through the proxy and go on', async () => {
+  it('takes a stopped replica out through /readyz; its clients reconnect through the proxy to the next replica, resync and go on', async () => {
     // A replica that some tenant hashed to, so that its clients have somewhere new to go.
     const stopped = tenantReplica.get(tenants[0] ?? '') ?? -1;
     expect(stopped).toBeGreaterThanOrEqual(0);
     const moved = tenants.filter((tenant) => tenantReplica.get(tenant) === stopped);
     const movedViews = moved.flatMap((tenant) => tenantViews.get(tenant) ?? []);
-    const reconnectedBefore = views.map((view) => view.reasons.filter((r) => r === 'reconnected').length);
     expect((await replicas[stopped]?.stop())?.code).toBe(0);
 
     await waitFor('HAProxy to take the replica out', () =>
       proxy?.lines.some((line) => line.includes(`pokegate-${stopped + 1} is DOWN`)),
     );
-    await waitFor('a client of the stopped replica to refetch after reconnecting', () =>
-      views.some(
-        (view, i) => view.reasons.filter((r) => r === 'reconnected').length > (reconnectedBefore[i] ?? 0),
-      ),
-    );
     await waitFor('both live queries live again', () => views.every((view) => view.live.status === 'live'));
     // The stopped replica's tenants hash to the next replica on the ring: each of
-    // their clients reconnects there and refetches.
-    await waitFor('every moved client to reconnect', () =>
+    // their clients reconnects there and resyncs by refetching (the new replica
+    // bound the company before it counted the subscription, so nothing published
+    // after that is missed, and no resync poke is needed).
+    await waitFor('every moved client to reconnect and refetch', () =>
       movedViews.every((view) => view.live.status === 'live' && view.reasons.includes('reconnected')),
     );
     const orderId = await placeOrder();
