@@ -103,6 +103,7 @@ export type {
   PublishOptions,
   PublisherCloseOptions,
 } from './transport/publisher.js';
+export type { Transport } from './transport/transport.js';
 export { toSafeTransportObserver } from './transport/transport-observer.js';
 export type {
   TransportObserver,

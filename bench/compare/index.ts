@@ -12,9 +12,9 @@ export interface CompareOptions {
   readonly mode: 'full' | 'quick';
   /** Writes a `--cpu-prof` profile of server C into this directory. */
   readonly profileDir?: string | undefined;
-  /** Runs only these scenario ids, on the rounds that hold them (and never touches the README). */
+  /** Runs only these scenario ids, on the rounds that hold them (and never touches the benchmark report). */
   readonly only?: readonly string[] | undefined;
-  /** Runs only these servers (and never touches the README). */
+  /** Runs only these servers (and never touches the benchmark report). */
   readonly servers?: readonly ServerId[] | undefined;
 }
 
@@ -106,7 +106,7 @@ export async function benchCompare(options: CompareOptions): Promise<boolean> {
     // Only a whole full run replaces the recorded results: a smoke or partial run only prints.
     if (plan.mode === 'full' && only === undefined && order.length === allServers.length) {
       await writeResults(new URL('../results.json', import.meta.url), report.json);
-      await updateReadme(new URL('../../README.md', import.meta.url), plan, report.markdown, started);
+      await updateReadme(new URL('../README.md', import.meta.url), plan, report.markdown, started);
     }
     for (const failure of report.failures) console.error(`FAILED: ${failure}`);
     return report.failures.length === 0;

@@ -1,6 +1,6 @@
 // Medians of the repetitions, the ratios C/A and C/B, the issue's targets,
 // and the three outputs: the markdown table, `bench/results.json`, and the
-// README's copy of the latest full table.
+// benchmark report's (bench/README.md) copy of the latest full table.
 import { readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import * as prettier from 'prettier';
@@ -135,12 +135,12 @@ export async function writeResults(path: URL, json: unknown): Promise<void> {
 const start = '<!-- side-by-side:start -->';
 const end = '<!-- side-by-side:end -->';
 
-/** Replaces the README's side-by-side table (between its markers) and formats the file as `npm run check` expects. */
+/** Replaces the benchmark report's (`bench/README.md`) side-by-side table (between its markers) and formats the file as `npm run check` expects. */
 export async function updateReadme(path: URL, plan: Plan, markdown: string, started: Date): Promise<void> {
   const text = await readFile(path, 'utf8');
   const from = text.indexOf(start);
   const to = text.indexOf(end);
-  if (from === -1 || to < from) throw new Error(`README has no ${start} … ${end} block`);
+  if (from === -1 || to < from) throw new Error(`${path.pathname} has no ${start} … ${end} block`);
   const block = [
     start,
     '',

@@ -1,5 +1,5 @@
 import { connect, type Channel, type ChannelModel, type RecoveringChannelModel } from 'amqplib';
-import { expectCount, expectInteger, expectNumber, expectString } from '../common/validate.js';
+import { expectCount, expectInteger, expectNumber, expectString, expectUrl } from '../common/validate.js';
 import { backoffSettings, type BackoffOptions } from '../common/backoff.js';
 import { abortable } from '../common/abort.js';
 import { defaultReconnectBackoff } from '../common/reconnect-backoff.js';
@@ -12,6 +12,26 @@ import { silentLogger, type Logger } from '../common/logger.js';
  * one backoff shape, and how long to keep trying before the first connection.
  */
 export interface ReconnectOptions extends BackoffOptions {
+  /**
+   * The wait after the first failed attempt. Minimum: 0.
+   * @default 100
+   */
+  readonly minDelayMs?: number;
+  /**
+   * The longest wait between two attempts. Minimum: `minDelayMs`.
+   * @default 5000
+   */
+  readonly maxDelayMs?: number;
+  /**
+   * Each wait is the previous one times this. Minimum: 1.
+   * @default 2
+   */
+  readonly factor?: number;
+  /**
+   * The share of each wait that is randomised away, from 0 to 1.
+   * @default 0.2
+   */
+  readonly jitter?: number;
   /** @deprecated The former name of `minDelayMs`, still accepted. */
   readonly initialDelayMs?: number;
   /**
@@ -99,12 +119,7 @@ export class ManagedConnection {
       logger = silentLogger,
     } = options;
     const parsed = parseUrl(url);
-    expectInteger('heartbeatSeconds', heartbeatSeconds, 5);
-    if (heartbeatSeconds > 20) {
-      throw new TypeError(
-        `Expected \`heartbeatSeconds\` to be an integer from 5 to 20, got ${heartbeatSeconds}`,
-      );
-    }
+    expectInteger('heartbeatSeconds', heartbeatSeconds, 5, 20);
     parsed.searchParams.set('heartbeat', String(heartbeatSeconds));
     this.#url = parsed.toString();
     if (parsed.password !== '') parsed.password = '***';
@@ -280,15 +295,5 @@ export class ManagedConnection {
 }
 
 function parseUrl(url: string): URL {
-  expectString('url', url);
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    throw new TypeError('Expected `url` to be an amqp:// or amqps:// URL, got something unparsable');
-  }
-  if (parsed.protocol !== 'amqp:' && parsed.protocol !== 'amqps:') {
-    throw new TypeError(`Expected \`url\` to be an amqp:// or amqps:// URL, got a ${parsed.protocol} one`);
-  }
-  return parsed;
+  return expectUrl('url', url, ['amqp:', 'amqps:']);
 }

@@ -10,17 +10,19 @@ import {
   type ProjectionRunner,
   type Verdict,
 } from '../transport/projection-runner.js';
-import type {
-  Projector,
-  ProjectorCloseOptions,
-  ProjectorOptions,
-  TypedEvent,
+import {
+  defaultRetryDelaysMs,
+  type Projector,
+  type ProjectorCloseOptions,
+  type ProjectorOptions,
+  type TypedEvent,
 } from '../transport/projector.js';
 import type { StartOptions } from '../transport/transient-consumer.js';
 import { expectShortString } from '../common/validate.js';
 import { AckPrefix } from './ack-prefix.js';
 import { ManagedConnection, type AmqpConnectionOptions } from './connection.js';
 
+/** `ProjectorOptions` (the same on the in-process bus), the broker connection, and the projector's exchange and dead-letter queue. */
 export interface AmqpProjectorOptions<E extends TypedEvent>
   extends ProjectorOptions<E>, AmqpConnectionOptions {
   /**
@@ -52,6 +54,34 @@ export function retryQueueName(queue: string, delayMs: number): string {
   return `${queue}.retry.${delayMs}ms`;
 }
 
+/** What names a projector's queues: the options of `createAmqpProjector` that do. */
+export interface ProjectorQueueOptions {
+  readonly queue: string;
+  /** @default [50, 250, 1000, 5000] */
+  readonly retryDelaysMs?: readonly number[] | undefined;
+  /** @default `${queue}.dlq` */
+  readonly deadLetterQueue?: string | undefined;
+}
+
+/**
+ * Every durable queue a projector with these options declares: its work
+ * queue, one retry queue per distinct delay (`<queue>.retry.<delay>ms`) and
+ * its dead-letter queue (`<queue>.dlq`). Only the work queue is bound to the
+ * exchange: deleting the exchange leaves the others, so a teardown deletes
+ * each by name.
+ */
+export function projectorQueues(options: ProjectorQueueOptions): readonly string[] {
+  const { queue, retryDelaysMs = defaultRetryDelaysMs, deadLetterQueue = `${queue}.dlq` } = options;
+  const retries = [...new Set(retryDelaysMs)].map((delayMs) => retryQueueName(queue, delayMs));
+  return [queue, ...retries, deadLetterQueue];
+}
+
+/** The projector on RabbitMQ, which says which queues it declares. */
+export interface AmqpProjector extends Projector {
+  /** Every queue it declares, as `projectorQueues` lists them: the work queue first, the dead-letter queue last. */
+  readonly queues: readonly string[];
+}
+
 /**
  * The projector on RabbitMQ. Topology, declared on every (re)connect: the
  * durable work queue bound to the exchange; one durable retry queue per
@@ -61,8 +91,8 @@ export function retryQueueName(queue: string, delayMs: number): string {
  * dead-letter copy it made — so a crash at any point leads to a redelivery,
  * never to a loss.
  */
-export function createAmqpProjector<E extends TypedEvent>(options: AmqpProjectorOptions<E>): Projector {
-  return new AmqpProjector(options);
+export function createAmqpProjector<E extends TypedEvent>(options: AmqpProjectorOptions<E>): AmqpProjector {
+  return new AmqpProjectorImpl(options);
 }
 
 interface ConsumerState {
@@ -82,7 +112,7 @@ interface Incoming {
   readonly delivery: Delivery;
 }
 
-class AmqpProjector<E extends TypedEvent> implements Projector {
+class AmqpProjectorImpl<E extends TypedEvent> implements AmqpProjector {
   readonly #runner: ProjectionRunner;
   readonly #connection: ManagedConnection;
   readonly #exchange: string;
@@ -110,6 +140,11 @@ class AmqpProjector<E extends TypedEvent> implements Projector {
 
   get consuming(): boolean {
     return this.#consumer?.open === true && this.#closing === undefined;
+  }
+
+  get queues(): readonly string[] {
+    const { queue, retryDelays } = this.#runner;
+    return projectorQueues({ queue, retryDelaysMs: retryDelays, deadLetterQueue: this.#deadLetterQueue });
   }
 
   start(options: StartOptions = {}): Promise<void> {

@@ -12,6 +12,7 @@ import type {
 import type { StartOptions } from '../transport/transient-consumer.js';
 import { ManagedConnection, type AmqpConnectionOptions } from './connection.js';
 
+/** `PublisherOptions` (the same on the in-process bus), the broker connection and the exchange. */
 export interface AmqpPublisherOptions<E> extends PublisherOptions<E>, AmqpConnectionOptions {
   /**
    * The topic exchange to publish on; declared (durable) if missing.

@@ -9,6 +9,7 @@ import type {
 import { AckBatch, type GateLoad } from './ack-batch.js';
 import { ManagedConnection, type AmqpConnectionOptions } from './connection.js';
 
+/** `TransientConsumerOptions` (the same on the in-process bus), the broker connection, and the consumer's flow control. */
 export interface AmqpTransientConsumerOptions<E> extends TransientConsumerOptions<E>, AmqpConnectionOptions {
   /**
    * The topic exchange the events are published on; declared (durable) if missing.

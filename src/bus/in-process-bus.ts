@@ -8,6 +8,7 @@ import type { DeadLetter, Projector, ProjectorOptions, TypedEvent } from '../tra
 import type { Publisher, PublisherOptions, PublishOptions } from '../transport/publisher.js';
 import { createTopicMatcher, type TopicMatcher } from '../transport/topic.js';
 import type { TransientConsumer, TransientConsumerOptions } from '../transport/transient-consumer.js';
+import type { Transport } from '../transport/transport.js';
 import { BusProjector, BusQueue } from './in-process-projector.js';
 
 export interface InProcessBusOptions {
@@ -21,19 +22,17 @@ export interface InProcessBusOptions {
  * on the way in), topic routing, competing projectors, retries and dead
  * letters. For unit tests, and for a single process with no `AMQP_URL`.
  * Nothing survives the process, and there are no gaps, hence no resyncs
- * after the first start.
+ * after the first start. The same component options as on RabbitMQ
+ * (`createAmqpTransport` in `pokegate/amqp`): a projector's `queue` names its
+ * competing consumers and its dead letters here too.
  */
-export interface InProcessBus {
-  createPublisher<E>(options: PublisherOptions<E>): Publisher<E>;
-  createTransientConsumer<E>(options: TransientConsumerOptions<E>): TransientConsumer;
-  createProjector<E extends TypedEvent>(options: ProjectorOptions<E>): Projector;
+export interface InProcessBus extends Transport {
   /** Routes raw bytes as if a publisher had sent them: for tests of the edge. */
   publishRaw(routingKey: string, body: Uint8Array): void;
   /** What the projectors of `queue` dead-lettered so far, oldest first. */
   deadLetters(queue: string): readonly DeadLetter[];
   /** Closes every component (projectors without waiting for their batches) and clears every timer. Idempotent. */
   close(): Promise<void>;
-  [Symbol.asyncDispose](): Promise<void>;
 }
 
 export function createInProcessBus(options: InProcessBusOptions = {}): InProcessBus {

@@ -1,6 +1,7 @@
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { Kind, print, type DocumentNode } from 'graphql';
 import type { SubscribePayload } from 'graphql-ws/client';
+import { rejectOption } from '../common/validate.js';
 
 /** The variables of an operation, as codegen's typed documents declare them. */
 export type OperationVariables = Readonly<Record<string, unknown>>;
@@ -24,9 +25,8 @@ function printOnce(document: DocumentNode): Printed {
     const operation = document.definitions.find(
       (definition) => definition.kind === Kind.OPERATION_DEFINITION,
     );
-    if (operation === undefined) {
-      throw new TypeError('Expected `document` to hold an operation, got a document without one');
-    }
+    if (operation === undefined)
+      return rejectOption('document', document, 'a document that holds an operation');
     const operationName = operation.name?.value;
     entry = {
       query: print(document),

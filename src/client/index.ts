@@ -22,4 +22,5 @@ export type {
 export type { WebSocketConstructor } from './session.js';
 export type { TypedDocumentNode, OperationVariables } from './document.js';
 export { OperationError, ConnectionClosedError, ConnectionFailedError } from './errors.js';
+export { DisposedError } from '../common/errors.js';
 export type { CloseInfo } from './errors.js';

@@ -2,7 +2,7 @@ import { createBackoff, type Backoff } from '../common/backoff.js';
 import { systemClock, type Clock } from '../common/clock.js';
 import { DisposedError, toError } from '../common/errors.js';
 import { guardHook } from '../core/observer.js';
-import { expectInteger } from '../common/validate.js';
+import { expectFunction, expectInteger, expectThat, rejectOption } from '../common/validate.js';
 import { operationLabel, toPayload, type OperationVariables, type TypedDocumentNode } from './document.js';
 import { ConnectionFailedError, OperationError, type CloseInfo } from './errors.js';
 import {
@@ -31,29 +31,29 @@ export function createLiveClient(options: LiveClientOptions): LiveClient {
     clock = systemClock,
     random = Math.random,
   } = options;
-  if (typeof url !== 'string' && typeof url !== 'function') {
-    throw new TypeError(`Expected \`url\` to be a string or a function, got ${typeof url}`);
-  }
-  if (tenant !== undefined && typeof tenant !== 'function' && (typeof tenant !== 'string' || tenant === '')) {
-    throw new TypeError(
-      `Expected \`tenant\` to be a non-empty string or a function, got ${JSON.stringify(tenant)}`,
-    );
-  }
-  if (typeof webSocketImpl !== 'function') {
-    throw new TypeError(
-      `Expected \`webSocketImpl\` to be a WebSocket class, got ${typeof webSocketImpl} (no global WebSocket here: pass one)`,
-    );
-  }
-  if (typeof shouldRetry !== 'function') {
-    throw new TypeError(`Expected \`shouldRetry\` to be a function, got ${typeof shouldRetry}`);
-  }
+  expectThat('url', url, typeof url === 'string' || typeof url === 'function', 'a string or a function');
+  const socketClass =
+    typeof webSocketImpl === 'function'
+      ? webSocketImpl
+      : rejectOption(
+          'webSocketImpl',
+          webSocketImpl,
+          'a WebSocket class (there is no global WebSocket here: pass one)',
+        );
+  expectFunction('shouldRetry', shouldRetry);
+  expectThat(
+    'tenant',
+    tenant,
+    tenant === undefined || typeof tenant === 'function' || (typeof tenant === 'string' && tenant !== ''),
+    'a non-empty string or a function',
+  );
   expectInteger('connectionAckTimeoutMs', connectionAckTimeoutMs, 0);
   const backoff: Backoff = createBackoff(retry, random, defaultRetry);
   return new LiveClientEngine({
     url,
     tenant,
     connectionParams,
-    webSocketImpl,
+    webSocketImpl: socketClass,
     shouldRetry,
     connectionAckTimeoutMs,
     onStatus: guardHook(options, 'onStatus'),

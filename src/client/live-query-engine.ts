@@ -1,4 +1,6 @@
 import type { SubscribePayload } from 'graphql-ws/client';
+import { abortReason } from '../common/abort.js';
+import { DisposedError } from '../common/errors.js';
 import { OperationError } from './errors.js';
 import type {
   FetchReason,
@@ -36,6 +38,7 @@ export interface LiveQueryCallbacks<TData> {
   readonly report: (thrown: unknown) => void;
   readonly status: (status: LiveQueryStatus) => void;
   readonly data: (value: TData, update: LiveQueryUpdate) => void;
+  readonly poke: (poke: unknown) => void;
   /** `isFresh`; false when it throws. */
   readonly fresh: (poke: unknown, value: TData) => boolean;
 }
@@ -100,6 +103,8 @@ export class LiveQueryEngine<TData> implements LiveQuery<TData>, LiveQueryHost {
   #attached = false;
   readonly #stats = { pokes: 0, fetches: 0, coalesced: 0, fresh: 0, held: 0, stale: 0 };
   readonly #tokens = createPendingTokens();
+  /** The `whenLive` promises waiting: settled by the next status that decides them. */
+  readonly #liveWaiters = new Set<(status: LiveQueryStatus) => void>();
 
   constructor(settings: LiveQuerySettings<TData>, context: LiveQueryContext, onClose: () => void) {
     this.#settings = settings;
@@ -142,6 +147,30 @@ export class LiveQueryEngine<TData> implements LiveQuery<TData>, LiveQueryHost {
     this.#failWith(reason, false);
   }
 
+  whenLive(options: { readonly signal?: AbortSignal } = {}): Promise<void> {
+    const { signal } = options;
+    if (this.#status === 'live') return Promise.resolve();
+    if (this.#status === 'failed') return Promise.reject(this.#error ?? new Error('The live query failed'));
+    if (this.#status === 'disposed') return Promise.reject(new DisposedError('The live query'));
+    if (signal?.aborted === true) return Promise.reject(abortReason(signal));
+    return new Promise<void>((resolve, reject) => {
+      const settle = (status: LiveQueryStatus): void => {
+        if (status === 'live') resolve();
+        else if (status === 'failed') reject(this.#error ?? new Error('The live query failed'));
+        else if (status === 'disposed') reject(new DisposedError('The live query'));
+        else return;
+        this.#liveWaiters.delete(settle);
+        signal?.removeEventListener('abort', onAbort);
+      };
+      const onAbort = (): void => {
+        this.#liveWaiters.delete(settle);
+        reject(abortReason(signal as AbortSignal));
+      };
+      this.#liveWaiters.add(settle);
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
   refetch(): void {
     if (this.#session !== undefined) this.#poked(this.#session, undefined, 'refetch');
   }
@@ -171,6 +200,7 @@ export class LiveQueryEngine<TData> implements LiveQuery<TData>, LiveQueryHost {
   #setStatus(next: LiveQueryStatus): void {
     if (this.#status === next) return;
     this.#status = next;
+    for (const settle of [...this.#liveWaiters]) settle(next);
     this.#settings.callbacks.status(next);
   }
 
@@ -197,6 +227,7 @@ export class LiveQueryEngine<TData> implements LiveQuery<TData>, LiveQueryHost {
         refused = undefined;
         this.#stats.pokes++;
         this.#tokens.add(result.data);
+        callbacks.poke(result.data);
         if (result.errors !== undefined && result.errors.length > 0) {
           callbacks.report(new OperationError(pokeLabel, result.errors));
         }

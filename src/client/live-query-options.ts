@@ -30,6 +30,11 @@ export interface LiveQueryOptions<
    * @default 3
    */
   readonly maxHeldResults?: number;
+  /**
+   * Every poke, as the subscription delivered it, before its refetch is
+   * decided (`isFresh`). A throw goes to `onError`; the refetch happens all the same.
+   */
+  readonly onPoke?: (poke: TPoke) => void;
   /** Every result shown: the first, after each reconnect, and after pokes. A throw goes to `onError`. */
   readonly onData?: (data: TData, update: LiveQueryUpdate) => void;
   /** Every change of `status`. A throw goes to `onError`. */
@@ -98,6 +103,13 @@ export interface LiveQuery<TData> extends Disposable {
    * while disconnected: the reconnection fetches anyway.
    */
   refetch(): void;
+  /**
+   * Resolves once the live query is `live` (at once if it is): subscribed,
+   * and the fetch made since shown, so any change from now on pokes it.
+   * Rejects with `error` when it fails, with a `DisposedError` when it is
+   * disposed first, and with the signal's reason when `signal` aborts.
+   */
+  whenLive(options?: { readonly signal?: AbortSignal }): Promise<void>;
   /** Unsubscribes; no callback runs after it. Idempotent. */
   dispose(): void;
 }

@@ -1,6 +1,6 @@
 import { toError } from '../common/errors.js';
 import { guardHook } from '../core/observer.js';
-import { expectInteger } from '../common/validate.js';
+import { expectInteger, expectOptionalFunction } from '../common/validate.js';
 import { operationLabel, toPayload, type OperationVariables } from './document.js';
 import {
   LiveQueryEngine,
@@ -55,21 +55,17 @@ function resolveSettings<
     pokeVariables,
     isFresh,
     maxHeldResults = 3,
+    onPoke,
     onData,
     onStatus,
     onError,
   } = options;
   expectInteger('maxHeldResults', maxHeldResults, 0);
-  for (const [name, value] of [
-    ['isFresh', isFresh],
-    ['onData', onData],
-    ['onStatus', onStatus],
-    ['onError', onError],
-  ] as const) {
-    if (value !== undefined && typeof value !== 'function') {
-      throw new TypeError(`Expected \`${name}\` to be a function, got ${typeof value}`);
-    }
-  }
+  expectOptionalFunction('isFresh', isFresh);
+  expectOptionalFunction('onPoke', onPoke);
+  expectOptionalFunction('onData', onData);
+  expectOptionalFunction('onStatus', onStatus);
+  expectOptionalFunction('onError', onError);
   return {
     queryPayload: toPayload(query, variables),
     queryLabel: operationLabel(query),
@@ -87,7 +83,7 @@ function guardCallbacks<
   TPoke,
   TPokeVariables extends OperationVariables,
 >(options: LiveQueryOptions<TData, TVariables, TPoke, TPokeVariables>): LiveQueryCallbacks<TData> {
-  const { isFresh = () => false, onData, onStatus } = options;
+  const { isFresh = () => false, onPoke, onData, onStatus } = options;
   // If the caller's error hook fails too, nothing is left to tell.
   const reportError = guardHook(options, 'onError');
   const report = (thrown: unknown): void => reportError(toError(thrown));
@@ -96,6 +92,13 @@ function guardCallbacks<
     status(next) {
       try {
         onStatus?.(next);
+      } catch (thrown) {
+        report(thrown);
+      }
+    },
+    poke(poke) {
+      try {
+        onPoke?.(poke as TPoke);
       } catch (thrown) {
         report(thrown);
       }

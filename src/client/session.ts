@@ -1,5 +1,10 @@
 import type { GraphQLFormattedError } from 'graphql';
-import { createClient, type FormattedExecutionResult, type SubscribePayload } from 'graphql-ws/client';
+import {
+  createClient,
+  type ClientOptions,
+  type FormattedExecutionResult,
+  type SubscribePayload,
+} from 'graphql-ws/client';
 import { toError } from '../common/errors.js';
 import { ConnectionClosedError, type CloseInfo } from './errors.js';
 
@@ -73,7 +78,7 @@ const normalClosure: CloseInfo = { code: 1000, reason: 'Normal Closure' };
 
 /** Opens a connection now; `onEnded` reports its end, whatever the cause. */
 export function openSession(options: SessionOptions): Session {
-  const { url, connectionParams, webSocketImpl, connectionAckTimeoutMs, onConnected, onEnded } = options;
+  const { onConnected, onEnded } = options;
   let connected = false;
   let ended: CloseInfo | undefined;
   let requested: CloseInfo | undefined;
@@ -93,16 +98,8 @@ export function openSession(options: SessionOptions): Session {
     for (const reject of [...pending]) reject(ended);
   };
 
-  const client = createClient({
-    url,
-    connectionParams,
-    webSocketImpl,
-    lazy: false,
-    retryAttempts: 0,
-    connectionAckWaitTimeout: connectionAckTimeoutMs,
-    // The `closed` listener below reports every end; this would only repeat it.
-    onNonLazyError: () => undefined,
-    on: {
+  const client = createClient(
+    toClientOptions(options, {
       opened: (opened) => {
         socket = opened as ClosableSocket;
         // Closed while it was still opening: close now that it can be.
@@ -117,8 +114,8 @@ export function openSession(options: SessionOptions): Session {
         lastError = toError(error);
       },
       closed: (event) => end(toCloseInfo(event)),
-    },
-  });
+    }),
+  );
 
   const session: Session = {
     subscribe(payload, sink) {
@@ -189,6 +186,25 @@ export function openSession(options: SessionOptions): Session {
     },
   };
   return session;
+}
+
+/**
+ * graphql-ws's options for one session: connect now, never retry (the live
+ * client opens a new session for that), and report through `on`.
+ */
+function toClientOptions(options: SessionOptions, on: NonNullable<ClientOptions['on']>): ClientOptions {
+  const { url, connectionParams, webSocketImpl, connectionAckTimeoutMs } = options;
+  return {
+    url,
+    connectionParams,
+    webSocketImpl,
+    lazy: false,
+    retryAttempts: 0,
+    connectionAckWaitTimeout: connectionAckTimeoutMs,
+    // The `closed` listener reports every end; this would only repeat it.
+    onNonLazyError: () => undefined,
+    on,
+  };
 }
 
 function isGraphQLErrors(value: unknown): value is readonly GraphQLFormattedError[] {

@@ -2,30 +2,22 @@ import { expectNumber } from './validate.js';
 
 /**
  * How long to wait between two attempts: the gate between two visibility
- * checks, the client and the listeners between two reconnections. Each user
- * documents its own defaults; the gate's are below.
+ * checks, the client and the listeners between two reconnections. The
+ * defaults are each user's own, stated on the option that takes it: the
+ * gate's `retry` 10 → 500 ms, a broker or database reconnection 100 →
+ * 5,000 ms, the live client's reconnection 500 → 15,000 ms.
  */
 export interface BackoffOptions {
-  /**
-   * The wait after the first check that found nothing. Minimum: 0.
-   * @default 10
-   */
+  /** The wait after the first failed attempt. Minimum: 0. */
   readonly minDelayMs?: number;
-  /**
-   * The longest wait between two checks. Minimum: `minDelayMs`.
-   * @default 500
-   */
+  /** The longest wait between two attempts. Minimum: `minDelayMs`. */
   readonly maxDelayMs?: number;
-  /**
-   * Each wait is the previous one times this. Minimum: 1.
-   * @default 2
-   */
+  /** Each wait is the previous one times this. Minimum: 1. */
   readonly factor?: number;
   /**
    * The share of each wait that is randomised away, from 0 (none) to 1
-   * (anything from 0 to the full wait), so that many replicas checking the
-   * same read view do not hit it in step.
-   * @default 0.2
+   * (anything from 0 to the full wait), so that many replicas (or clients)
+   * do not retry in step.
    */
   readonly jitter?: number;
 }

@@ -7,9 +7,28 @@ function describe(value: unknown): string {
   return `\`${String(value)}\` (${typeof value})`;
 }
 
-export function expectInteger(name: string, value: number, minimum: number): number {
-  if (!Number.isInteger(value) || value < minimum) {
-    throw new TypeError(`Expected \`${name}\` to be an integer ≥ ${minimum}, got ${describe(value)}`);
+function range(minimum: number, maximum: number): string {
+  return maximum === Infinity ? `≥ ${minimum}` : `between ${minimum} and ${maximum}`;
+}
+
+/** Throws the TypeError every validator throws: "Expected `name` to be …, got …". */
+export function rejectOption(name: string, value: unknown, expected: string): never {
+  throw new TypeError(`Expected \`${name}\` to be ${expected}, got ${describe(value)}`);
+}
+
+/**
+ * The general form, for a shape no other validator names: `ok` says whether `value` is
+ * what `expected` describes ("a WebSocket class", "a Standard Schema").
+ */
+export function expectThat<T>(name: string, value: T, ok: boolean, expected: string): T {
+  return ok ? value : rejectOption(name, value, expected);
+}
+
+export function expectInteger(name: string, value: number, minimum: number, maximum = Infinity): number {
+  if (!Number.isInteger(value) || value < minimum || value > maximum) {
+    throw new TypeError(
+      `Expected \`${name}\` to be an integer ${range(minimum, maximum)}, got ${describe(value)}`,
+    );
   }
   return value;
 }
@@ -22,8 +41,9 @@ export function expectCount(name: string, value: number, minimum: number): numbe
 
 export function expectNumber(name: string, value: number, minimum: number, maximum = Infinity): number {
   if (typeof value !== 'number' || Number.isNaN(value) || value < minimum || value > maximum) {
-    const range = maximum === Infinity ? `≥ ${minimum}` : `between ${minimum} and ${maximum}`;
-    throw new TypeError(`Expected \`${name}\` to be a number ${range}, got ${describe(value)}`);
+    throw new TypeError(
+      `Expected \`${name}\` to be a number ${range(minimum, maximum)}, got ${describe(value)}`,
+    );
   }
   return value;
 }
@@ -47,6 +67,28 @@ export function expectFunction<F>(name: string, value: F): F {
     throw new TypeError(`Expected \`${name}\` to be a function, got ${describe(value)}`);
   }
   return value;
+}
+
+/** `undefined` passes: the option is left out. */
+export function expectOptionalFunction<F>(name: string, value: F): F {
+  return value === undefined ? value : expectFunction(name, value);
+}
+
+export function expectObject<O>(name: string, value: O): O {
+  return expectThat(name, value, typeof value === 'object' && value !== null, 'an object');
+}
+
+/** Parses `value` as a URL whose scheme is one of `protocols` (`['amqp:', 'amqps:']`). */
+export function expectUrl(name: string, value: unknown, protocols: readonly string[]): URL {
+  const text = expectString(name, value);
+  const expected = `an ${protocols.map((protocol) => `${protocol}//`).join(' or ')} URL`;
+  if (!URL.canParse(text))
+    throw new TypeError(`Expected \`${name}\` to be ${expected}, got an unparsable one`);
+  const parsed = new URL(text);
+  if (!protocols.includes(parsed.protocol)) {
+    throw new TypeError(`Expected \`${name}\` to be ${expected}, got a ${parsed.protocol} one`);
+  }
+  return parsed;
 }
 
 const maxShortStringBytes = 255;

@@ -33,8 +33,11 @@ export type SubmitResult<T> =
 export interface GateClient<T> {
   readonly name: string;
   hasReceivers(keys: readonly string[]): boolean;
-  /** Fans `value` out; returns the receivers reached. */
-  deliver(keys: readonly string[], value: T): number;
+  /**
+   * Called by the gate once `value` is visible: fans it out to the receivers
+   * of `keys`; returns the receivers reached.
+   */
+  fanOut(keys: readonly string[], value: T): number;
 }
 
 export interface GateTask<T> {
@@ -71,7 +74,10 @@ export interface GateOptions {
    * @default 5000
    */
   readonly timeoutMs?: number;
-  /** The wait between two checks of one submission. */
+  /**
+   * The wait between two checks of one submission.
+   * @default { minDelayMs: 10, maxDelayMs: 500, factor: 2, jitter: 0.2 }
+   */
   readonly retry?: BackoffOptions;
   /**
    * While reports are not live (`progressLive`): how long a submission with
@@ -127,7 +133,7 @@ export interface GateStats {
 }
 
 /**
- * The bounded worker pool that runs producers off the delivery path. Its
+ * The bounded worker pool that runs producers off the event path. Its
  * workers take the submissions waiting for a check round-robin across their
  * keys, so one key's burst does not hold up the others.
  */

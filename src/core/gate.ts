@@ -5,11 +5,12 @@ import { systemClock, type Clock } from '../common/clock.js';
 import { CoalesceSlots } from './coalesce-slots.js';
 import { DisposedError, GateTimeoutError, toError } from '../common/errors.js';
 import { FairQueue, type FairQueueOptions } from './fair-queue.js';
+import { createGateWaiters } from './gate-waiters.js';
 import { createJob, takeOver, type Job, type Phase, type Resolve } from './gate-job.js';
 import type { Gate, GateClient, GateOptions, GateStats, GateTask, SubmitResult } from './gate-types.js';
 import { toSafeObserver, type SafeObserver } from './observer.js';
 import { raceProducer, type Race } from './producer-race.js';
-import { expectCount, expectInteger, expectNumber } from '../common/validate.js';
+import { expectCount, expectFunction, expectInteger, expectNumber } from '../common/validate.js';
 
 // The public contract lives in its own file; importers keep importing it from here.
 export type * from './gate-types.js';
@@ -45,8 +46,8 @@ class GateImpl implements Gate {
   #pending = 0;
   #queued = 0;
   #running = 0;
-  #idleWaiters: (() => void)[] = [];
-  #belowWaiters: { readonly limit: number; readonly done: () => void }[] = [];
+  /** The callers of `idle()` and `queuedBelow()`, woken as `#pending` and `#queued` drop. */
+  readonly #waiters = createGateWaiters();
   #disposed = false;
 
   constructor(options: GateOptions) {
@@ -66,9 +67,7 @@ class GateImpl implements Gate {
     expectInteger('concurrency', concurrency, 1);
     this.#maxQueued = expectCount('maxQueued', maxQueued, 1);
     this.#timeoutMs = expectNumber('timeoutMs', timeoutMs, 1);
-    if (typeof progressLive !== 'function') {
-      throw new TypeError(`Expected \`progressLive\` to be a function, got ${typeof progressLive}`);
-    }
+    expectFunction('progressLive', progressLive);
     this.#schedule = new CheckSchedule({
       awaitProgressMs: expectNumber('awaitProgressMs', awaitProgressMs, 0),
       fallbackMs: expectNumber('fallbackMs', fallbackMs, 1),
@@ -148,30 +147,12 @@ class GateImpl implements Gate {
 
   idle(signal?: AbortSignal): Promise<void> {
     if (this.#pending === 0 || signal?.aborted) return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = (): void => {
-        signal?.removeEventListener('abort', done);
-        resolve();
-      };
-      signal?.addEventListener('abort', done, { once: true });
-      this.#idleWaiters.push(done);
-    });
+    return this.#waiters.untilIdle(signal);
   }
 
   queuedBelow(limit: number, signal?: AbortSignal): Promise<void> {
     if (this.#queued < limit || signal?.aborted) return Promise.resolve();
-    return new Promise((resolve) => {
-      const waiter = {
-        limit,
-        done: (): void => {
-          signal?.removeEventListener('abort', waiter.done);
-          this.#belowWaiters = this.#belowWaiters.filter((other) => other !== waiter);
-          resolve();
-        },
-      };
-      signal?.addEventListener('abort', waiter.done, { once: true });
-      this.#belowWaiters.push(waiter);
-    });
+    return this.#waiters.untilBelow(limit, signal);
   }
 
   dispose(): void {
@@ -240,7 +221,7 @@ class GateImpl implements Gate {
       this.observer.gateCheck({ registry, attempt, durationMs, outcome: 'not_visible' });
     } else {
       this.observer.gateCheck({ registry, attempt, durationMs, outcome: 'visible' });
-      this.#deliver(job, race.value);
+      this.#fanOut(job, race.value);
       return;
     }
     const adopted = this.#adoptNext(job, state);
@@ -272,14 +253,14 @@ class GateImpl implements Gate {
     this.#enqueue(job);
   }
 
-  #deliver(job: Job, value: unknown): void {
+  #fanOut(job: Job, value: unknown): void {
     const registry = job.client.name;
     const now = this.clock.now();
     const gateMs = now - job.submittedAt;
     this.observer.visible(
       job.occurredAt === undefined ? { registry, gateMs } : { registry, gateMs, lagMs: now - job.occurredAt },
     );
-    const receivers = job.client.deliver(job.keys, value);
+    const receivers = job.client.fanOut(job.keys, value);
     this.#finish(
       job,
       receivers === 0
@@ -321,11 +302,7 @@ class GateImpl implements Gate {
     if (next !== undefined) this.#enqueue(next);
     if (result.status === 'skipped') this.observer.skipped({ registry: client.name, reason: result.reason });
     for (const resolve of job.resolvers) resolve(result);
-    if (--this.#pending === 0) {
-      const waiters = this.#idleWaiters;
-      this.#idleWaiters = [];
-      for (const wake of waiters) wake();
-    }
+    if (--this.#pending === 0) this.#waiters.drained();
   }
 
   /** Not visible yet, and a newer submission is parked: check for the newer one from now on. */
@@ -354,8 +331,6 @@ class GateImpl implements Gate {
     state.queued += delta;
     this.#queued += delta;
     this.observer.queueDepth({ registry: state.name, depth: state.queued });
-    if (delta < 0 && this.#belowWaiters.length > 0) {
-      for (const waiter of this.#belowWaiters) if (this.#queued < waiter.limit) waiter.done();
-    }
+    if (delta < 0) this.#waiters.queuedNow(this.#queued);
   }
 }

@@ -70,8 +70,8 @@ export interface ReceiversEvent {
 
 /**
  * Hooks for every outcome, for metrics and logs. All are optional and
- * synchronous; they run on the delivery path, so keep them cheap. A hook that
- * throws is ignored: it can never break delivery.
+ * synchronous; they run on the event path, so keep them cheap. A hook that
+ * throws is ignored: it can never break a fan-out.
  */
 export interface Observer {
   /** Once per fan-out that reached at least one receiver. */
@@ -133,7 +133,7 @@ export function guardHook<O extends object, K extends keyof O>(observer: O, name
     try {
       call(event);
     } catch {
-      // A broken hook must not break delivery; the metrics it feeds will show the gap.
+      // A broken hook must not break a fan-out; the metrics it feeds will show the gap.
     }
   };
   return safe as NonNullable<O[K]>;

@@ -3,7 +3,15 @@ import type { Gate, GateClient, Producer, SubmitResult } from './gate.js';
 import { guardHook, toSafeObserver, type Observer, type SafeObserver } from './observer.js';
 import { ReceiverImpl, type Equals, type Offer, type Receiver } from './receiver.js';
 import { shallowEqual } from './shallow-equal.js';
-import { expectInteger, expectKey, expectNumber } from '../common/validate.js';
+import {
+  expectArray,
+  expectFunction,
+  expectInteger,
+  expectKey,
+  expectNumber,
+  expectString,
+  expectThat,
+} from '../common/validate.js';
 import { abortable } from '../common/abort.js';
 
 /** The key whose receivers get everything submitted to the registry: the admin view. */
@@ -216,19 +224,23 @@ class RegistryImpl<T> implements Registry<T>, GateClient<T> {
 
   constructor(options: RegistryOptions<T>) {
     const { name, gate, bufferSize = 16, equals = shallowEqual, resyncWindowMs = 1_000, observer } = options;
-    if (typeof name !== 'string' || name.length === 0) {
-      throw new TypeError(`Expected \`name\` to be a non-empty string, got ${typeof name}`);
-    }
-    this.name = name;
-    this.#gate = gate;
+    this.name = expectString('name', name);
+    // A plain JavaScript caller can pass anything: check what the types promise.
+    const candidate: unknown = gate;
+    this.#gate = expectThat(
+      'gate',
+      gate,
+      typeof candidate === 'object' && candidate !== null && typeof gate.submit === 'function',
+      'a gate (from `createGate`)',
+    );
     this.#observer = observer === undefined ? gate.observer : toSafeObserver(observer);
     this.#capacity = expectInteger('bufferSize', bufferSize, 1);
-    this.#equals = equals;
+    this.#equals = expectFunction('equals', equals);
     this.#resyncWindowMs = expectNumber('resyncWindowMs', resyncWindowMs, 0);
     this.#addressed = {
       name,
       hasReceivers: () => this.#size > 0,
-      deliver: (_keys, { keys, value }) => this.deliver(keys, value),
+      fanOut: (_keys, { keys, value }) => this.fanOut(keys, value),
     };
   }
 
@@ -239,7 +251,7 @@ class RegistryImpl<T> implements Registry<T>, GateClient<T> {
   addReceiver(keys: string | readonly string[], options: ReceiverOptions = {}): Receiver<T> {
     if (this.#disposed) throw new RegistryDisposedError(this.name);
     const list = typeof keys === 'string' ? [expectKey(keys)] : [...new Set(keys.map(expectKey))];
-    if (list.length === 0) throw new TypeError('Expected at least one key, got none');
+    expectThat('keys', list, list.length > 0, 'at least one key');
     const receiver = new ReceiverImpl<T>(list, this.#capacity, this.#equals, this.#remove, options.signal);
     for (const key of list) {
       const entry = this.#byKey.get(key);
@@ -310,11 +322,7 @@ class RegistryImpl<T> implements Registry<T>, GateClient<T> {
       keys: [],
       producer: async (context) => {
         const addressed = await producer(context);
-        if (addressed !== undefined && !Array.isArray(addressed.keys)) {
-          throw new TypeError(
-            `Expected the producer's \`keys\` to be an array, got ${typeof addressed.keys}`,
-          );
-        }
+        if (addressed !== undefined) expectArray("the producer's keys", addressed.keys);
         return addressed;
       },
       coalesceId: coalesceKey === undefined ? undefined : coalesceId([], coalesceKey),
@@ -327,7 +335,7 @@ class RegistryImpl<T> implements Registry<T>, GateClient<T> {
     this.#gate.progress(this, coalesceId(typeof keys === 'string' ? [keys] : keys, coalesceKey), version);
   }
 
-  deliver(keys: readonly string[], value: T): number {
+  fanOut(keys: readonly string[], value: T): number {
     const stamp = ++this.#stamp;
     const tally = { queued: 0, duplicate: 0, full: 0 };
     for (const key of keys) this.#offerAll(this.#byKey.get(key), value, stamp, tally);

@@ -7,6 +7,7 @@ import {
   type ServerOptions,
   type WebSocket as GraphQLWsSocket,
 } from 'graphql-ws';
+import { systemClock, type Clock } from '../common/clock.js';
 import type { WebSocket, WebSocketServer } from 'ws';
 
 /**
@@ -102,7 +103,8 @@ class SocketAdapter implements GraphQLWsSocket {
  * without an `async` message listener: that listener's frame would keep each
  * `subscribe` message's buffer alive for as long as its subscription lasts.
  * `onInternalError` logs an error that breaks a socket and returns its close
- * reason (4500). Returns the disposer: it closes every socket with 1001 and the server.
+ * reason (4500). `clock` times the wait for `connection_init`. Returns the
+ * disposer: it closes every socket with 1001 and the server.
  */
 export function serveGraphQLWs<
   P extends Record<PropertyKey, unknown> | undefined,
@@ -112,9 +114,10 @@ export function serveGraphQLWs<
   wss: WebSocketServer,
   keepAliveMs: number,
   onInternalError: (error: unknown) => string,
+  clock: Clock = systemClock,
 ): { dispose(): Promise<void> } {
   const { connectionInitWaitTimeout: initWaitMs = 3_000, onConnect } = options;
-  const initWaits = createInitWaits(initWaitMs);
+  const initWaits = createInitWaits(initWaitMs, clock);
   const server = makeServer({
     ...options,
     // Ours instead: graphql-ws keeps its timer for as long as the connection, fired or not.
@@ -195,24 +198,30 @@ export function serveGraphQLWs<
 
 /**
  * The time a socket has to send `connection_init`, then it is closed with
- * 4408: a timer while it waits, none once it has sent it.
+ * 4408: a wait while it has not, none once it has sent it.
  */
-function createInitWaits(waitMs: number): {
+function createInitWaits(
+  waitMs: number,
+  clock: Clock,
+): {
   readonly start: (socket: WebSocket) => void;
   readonly stop: (socket: WebSocket) => void;
 } {
-  const timers = new Map<WebSocket, NodeJS.Timeout>();
-  const expire = (socket: WebSocket): void => {
-    timers.delete(socket);
-    socket.close(CloseCode.ConnectionInitialisationTimeout, 'Connection initialisation timeout');
-  };
+  const waits = new Map<WebSocket, AbortController>();
   return {
     start(socket) {
-      if (waitMs > 0 && Number.isFinite(waitMs)) timers.set(socket, setTimeout(expire, waitMs, socket));
+      if (!(waitMs > 0 && Number.isFinite(waitMs))) return;
+      const waiting = new AbortController();
+      waits.set(socket, waiting);
+      void clock.sleep(waitMs, waiting.signal).then((elapsed) => {
+        if (!elapsed) return;
+        waits.delete(socket);
+        socket.close(CloseCode.ConnectionInitialisationTimeout, 'Connection initialisation timeout');
+      });
     },
     stop(socket) {
-      clearTimeout(timers.get(socket));
-      timers.delete(socket);
+      waits.get(socket)?.abort();
+      waits.delete(socket);
     },
   };
 }

@@ -3,7 +3,7 @@
  * once per poke and shares the result with every subscriber; graphql-ws over
  * `ws` on the HTTP server's port, hardened (origins, frame and buffer limits,
  * `connection_init` timeout, subscriptions per socket, token expiry, rate
- * limits, masked internal errors) and delivering pokes straight to the
+ * limits, masked internal errors) and sending pokes straight to the
  * socket; and read-after tokens (a plugin that holds a request until the
  * changes its tokens stand for are visible on this replica).
  *
@@ -34,3 +34,5 @@ export type {
   VersionTarget,
   VisibilityCheck,
 } from './read-after.js';
+export { createReadAfterTokens, InvalidReadAfterTokenError } from './read-after-token.js';
+export type { ReadAfterTokens, ReadAfterTokensOptions, SignedVersion } from './read-after-token.js';

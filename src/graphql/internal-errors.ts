@@ -1,13 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { GraphQLError } from 'graphql';
 import { maskError, type MaskError } from 'graphql-yoga';
-import type { Logger } from '../common/logger.js';
+import { silentLogger, type Logger } from '../common/logger.js';
 
 /** The `extensions.code` of a masked internal error. */
 export const internalErrorCode = 'INTERNAL_SERVER_ERROR';
 
 export interface InternalErrorsOptions {
-  readonly logger: Logger;
+  /** Where each internal error is logged, once, with its id. @default a silent logger */
+  readonly logger?: Logger;
   /**
    * Hides internal errors' messages from clients (`NODE_ENV=production`):
    * they get "Unexpected error." and the id only.
@@ -32,8 +33,8 @@ export interface InternalErrors {
  * client gets the same id (`extensions.errorId`, or the WebSocket close
  * reason), so a report from a user finds its log line.
  */
-export function createInternalErrors(options: InternalErrorsOptions): InternalErrors {
-  const { logger, masked = false, newId = randomUUID } = options;
+export function createInternalErrors(options: InternalErrorsOptions = {}): InternalErrors {
+  const { logger = silentLogger, masked = false, newId = randomUUID } = options;
   const logged = new WeakSet<object>();
   const report = (error: unknown, where: string) => {
     const errorId = newId();

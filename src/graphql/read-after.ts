@@ -5,7 +5,7 @@ import { GraphQLError, type ExecutionResult } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { systemClock, type Clock } from '../common/clock.js';
 import { reasonOf } from '../common/errors.js';
-import { expectInteger } from '../common/validate.js';
+import { expectFunction, expectInteger } from '../common/validate.js';
 import { guardHook } from '../core/observer.js';
 import type { ReadAfterEvent, ReadAfterObserver, ReadAfterOutcome } from '../core/read-after-observer.js';
 import { createVisibilityWaiters, type VersionTarget, type VisibilityCheck } from './visibility-waiters.js';
@@ -90,13 +90,8 @@ export function createReadAfter<T extends VersionTarget, TContext>(
     observer = {},
     clock = systemClock,
   } = options;
-  for (const [name, value] of [
-    ['decode', decode],
-    ['isVisible', isVisible],
-  ] as const) {
-    if (typeof value !== 'function')
-      throw new TypeError(`Expected \`${name}\` to be a function, got ${typeof value}`);
-  }
+  expectFunction('decode', decode);
+  expectFunction('isVisible', isVisible);
   expectInteger('timeoutMs', timeoutMs, 0);
   expectInteger('pollIntervalMs', pollIntervalMs, 1);
   expectInteger('maxTokens', maxTokens, 1);

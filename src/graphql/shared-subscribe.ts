@@ -7,7 +7,7 @@ import {
 } from 'graphql';
 import { toError } from '../common/errors.js';
 import type { ReceiverSink } from '../core/receiver.js';
-import { takeDirectDelivery, type DirectDelivery } from './direct-delivery.js';
+import { directSendOf, type DirectSend } from './direct-send.js';
 
 export type SubscribeResult = AsyncIterableIterator<ExecutionResult> | ExecutionResult;
 
@@ -25,8 +25,8 @@ type MaybeResult = ExecutionResult | Promise<ExecutionResult>;
  * `contextValue`. Authorisation belongs in the field's `subscribe`, which
  * still runs once per subscriber.
  *
- * When the transport registered a `DirectDelivery` for the operation's
- * context and the field's source is a pokegate receiver, each poke's shared
+ * When the transport put a `DirectSend` in the operation's arguments
+ * (`DirectSendArgs`) and the field's source is a pokegate receiver, each poke's shared
  * result is handed to the transport during the fan-out itself: no promise,
  * no iterator step and no serialisation per subscriber (see `Receiver.setSink`).
  */
@@ -36,8 +36,8 @@ export function createSharedSubscribe(): (args: ExecutionArgs) => Promise<Subscr
     const stream = await createSourceEventStream(args);
     if (!isAsyncIterable(stream)) return stream;
     const iterator = new SharedResultIterator(stream[Symbol.asyncIterator](), shared, args);
-    const delivery = takeDirectDelivery(args.contextValue);
-    if (delivery !== undefined && hasSink(stream)) iterator.deliverDirectly(stream, delivery);
+    const direct = directSendOf(args);
+    if (direct !== undefined && hasSink(stream)) iterator.sendDirectly(stream, direct);
     return iterator;
   };
 }
@@ -95,12 +95,12 @@ class SharedResultIterator implements AsyncIterableIterator<ExecutionResult> {
     this.#args = args;
   }
 
-  /** Sends each poke's result through `delivery` while it takes them; the rest come through `next`. */
-  deliverDirectly(stream: Sinkable, delivery: DirectDelivery): void {
+  /** Sends each poke's result through `direct` while it takes them; the rest come through `next`. */
+  sendDirectly(stream: Sinkable, direct: DirectSend): void {
     stream.setSink((event) => {
       const result = this.#run(event);
       // An async or failed execution takes the iterator, and with it the server's error handling.
-      return !isPromiseLike(result) && result.errors === undefined && delivery.send(result);
+      return !isPromiseLike(result) && result.errors === undefined && direct.send(result);
     });
   }
 

@@ -1,5 +1,6 @@
 import { CloseCode } from 'graphql-ws';
 import type { WebSocket } from 'ws';
+import { unreferencedClock, type Clock } from '../common/clock.js';
 
 /** Longest delay setTimeout takes; a later expiry is looked at again when it fires. */
 const maxTimerMs = 2 ** 31 - 1;
@@ -18,21 +19,34 @@ export interface TokenExpiry {
   dispose(): void;
 }
 
-export function createTokenExpiry(): TokenExpiry {
-  const now = Date.now;
+/**
+ * A token's expiry is a wall-clock time: `Date.now`, not the monotonic clock.
+ * The wait never keeps the process alive.
+ */
+const wallClock: Clock = {
+  now: () => Date.now(),
+  sleep: (ms, signal) => unreferencedClock.sleep(ms, signal),
+};
+
+export function createTokenExpiry(clock: Clock = wallClock): TokenExpiry {
+  const now = (): number => clock.now();
   const expiries = new Map<WebSocket, number>();
-  let timer: NodeJS.Timeout | undefined;
+  /** Aborts the one wait, armed for the earliest expiry. */
+  let wait: AbortController | undefined;
   let armedFor = Infinity;
 
   const arm = (at: number): void => {
-    clearTimeout(timer);
+    wait?.abort();
+    const armed = new AbortController();
+    wait = armed;
     armedFor = at;
-    timer = setTimeout(sweep, Math.min(Math.max(at - now(), 0), maxTimerMs));
-    timer.unref();
+    void clock.sleep(Math.min(Math.max(at - now(), 0), maxTimerMs), armed.signal).then((elapsed) => {
+      if (elapsed && wait === armed) sweep();
+    });
   };
 
   function sweep(): void {
-    timer = undefined;
+    wait = undefined;
     armedFor = Infinity;
     const time = now();
     let next = Infinity;
@@ -58,8 +72,8 @@ export function createTokenExpiry(): TokenExpiry {
       expiries.delete(socket);
     },
     dispose() {
-      clearTimeout(timer);
-      timer = undefined;
+      wait?.abort();
+      wait = undefined;
       armedFor = Infinity;
       expiries.clear();
     },

@@ -3,7 +3,7 @@ import { GraphQLError, type DocumentNode, type ExecutionArgs, type ExecutionResu
 import type { ServerOptions } from 'graphql-ws';
 import { createLogThrottle } from '../common/log-throttle.js';
 import type { Logger } from '../common/logger.js';
-import { createResultSerializer, setDirectDelivery, type DirectDelivery } from './direct-delivery.js';
+import { createResultSerializer, type DirectSend, type DirectSendArgs } from './direct-send.js';
 import type { WsExtra } from './graphql-ws-server.js';
 import type { ConnectionAdmission, OperationRateLimit } from './operation-rate-limit.js';
 import type { ConnectionPrincipal } from './principal.js';
@@ -21,10 +21,25 @@ export interface ConnectionExtra extends Record<PropertyKey, unknown> {
 type Options = ServerOptions<Record<string, unknown> | undefined, WsExtra & Partial<ConnectionExtra>>;
 type Hook<K extends keyof Options> = NonNullable<Options[K]>;
 
-/** The envelop's own `execute` and `subscribe`, carried to graphql-ws in `rootValue`. */
+/** The envelop's own `execute` and `subscribe` for one operation (instrumented per operation). */
 export interface Enveloped {
   readonly execute: (args: ExecutionArgs) => unknown;
   readonly subscribe: (args: ExecutionArgs) => unknown;
+}
+
+/**
+ * What `prepareOperation` returns to graphql-ws for one operation: the
+ * execution arguments, the envelop that runs them, and the direct send to the
+ * subscriber. graphql-ws calls its `execute` and `subscribe` options with
+ * this very object and nothing else, so what they need travels in it.
+ */
+export interface OperationArgs extends DirectSendArgs {
+  readonly enveloped: Enveloped;
+}
+
+/** The envelop `prepareOperation` put in the arguments graphql-ws hands back. */
+export function envelopedOf(args: ExecutionArgs): Enveloped {
+  return (args as OperationArgs).enveloped;
 }
 
 /**
@@ -64,16 +79,17 @@ export function authenticateConnection(deps: {
 /**
  * `onSubscribe`: admits the operation (rate limit, subscriptions per
  * connection), parses and validates it through yoga's envelop, and gives its
- * context the direct delivery to this subscription.
+ * arguments the envelop that runs it and the direct send to its subscriber.
  */
 export function prepareOperation(deps: {
   readonly yoga: EnvelopedServer;
   readonly maxSubscriptionsPerConnection: number;
-  readonly directSend: DirectSend;
+  readonly directSends: DirectSends;
 }): Hook<'onSubscribe'> {
-  const { yoga, maxSubscriptionsPerConnection, directSend } = deps;
-  // Envelop hands out the same `execute` and `subscribe` every time: one root for them all.
-  let root: Enveloped | undefined;
+  const { yoga, maxSubscriptionsPerConnection, directSends } = deps;
+  // Envelop hands out the same `execute` and `subscribe` unless an instrumentation wraps them
+  // per operation: one shared object while they stay the same.
+  let enveloped: Enveloped | undefined;
   return async (ctx, id, params) => {
     const refused = ctx.extra.admission?.admit();
     if (refused !== undefined) return [refused];
@@ -100,15 +116,18 @@ export function prepareOperation(deps: {
     const errors = validate(schema, document);
     if (errors.length > 0) return errors;
     const contextValue = (await contextFactory()) as object;
-    setDirectDelivery(contextValue, directSend(ctx, id));
-    if (root?.execute !== execute || root.subscribe !== subscribe) root = { execute, subscribe };
-    const args: ExecutionArgs = {
+    if (enveloped?.execute !== execute || enveloped.subscribe !== subscribe)
+      enveloped = { execute, subscribe };
+    const args: OperationArgs = {
       schema,
       document,
       operationName: params.operationName ?? null,
       variableValues: params.variables ?? null,
       contextValue,
-      rootValue: root,
+      // Set here, though GraphQL's default: graphql-ws would add it later, outside the object's own slots.
+      rootValue: undefined,
+      enveloped,
+      directSend: directSends(ctx, id),
     };
     return args;
   };
@@ -143,7 +162,7 @@ interface SocketContext {
   readonly extra: WsExtra;
 }
 
-type DirectSend = (ctx: SocketContext, id: string) => DirectDelivery;
+type DirectSends = (ctx: SocketContext, id: string) => DirectSend;
 
 /** What every direct send of one server shares. */
 interface FrameWriter {
@@ -157,13 +176,13 @@ interface FrameWriter {
  * concatenation, and nothing is awaited per subscriber. `hold` batches the
  * frames of one fan-out into one write.
  */
-export function createDirectSend(hold: (stream: Duplex) => void): DirectSend {
+export function createDirectSends(hold: (stream: Duplex) => void): DirectSends {
   const writer: FrameWriter = { serialize: createResultSerializer(), hold };
   return (ctx, id) => new DirectSender(writer, ctx, id);
 }
 
 /** One subscription's direct send: an object, not a closure, as one lives as long as its subscription. */
-class DirectSender implements DirectDelivery {
+class DirectSender implements DirectSend {
   readonly #writer: FrameWriter;
   readonly #ctx: SocketContext;
   readonly #id: string;

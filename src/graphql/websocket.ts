@@ -2,7 +2,7 @@ import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { EnvelopedServer } from './enveloped-server.js';
 import { WebSocketServer } from 'ws';
-import type { Logger } from '../common/logger.js';
+import { silentLogger, type Logger } from '../common/logger.js';
 import type { ConnectionPrincipal } from './principal.js';
 import { serveGraphQLWs } from './graphql-ws-server.js';
 import { createTokenExpiry } from './token-expiry.js';
@@ -11,10 +11,10 @@ import type { OperationRateLimit } from './operation-rate-limit.js';
 import {
   authenticateConnection,
   closeSlowClient,
-  createDirectSend,
+  createDirectSends,
+  envelopedOf,
   prepareOperation,
   type ConnectionExtra,
-  type Enveloped,
 } from './websocket-hooks.js';
 
 export interface WebSocketOptions {
@@ -63,7 +63,8 @@ export interface WebSocketDeps {
   readonly yoga: EnvelopedServer;
   /** Verifies `connection_init`'s `authorization` value; throws when it is missing or bad. */
   readonly authenticate: (authorization: unknown) => Promise<ConnectionPrincipal>;
-  readonly logger: Logger;
+  /** @default a silent logger */
+  readonly logger?: Logger;
   /**
    * Logs an error that breaks a socket under an id; the close reason (4500)
    * carries the id, and the message only when errors are not masked.
@@ -100,7 +101,13 @@ export function attachWebSocket(
     maxBufferedBytes = 1_048_576,
     keepAliveMs = 12_000,
   } = options;
-  const { yoga, authenticate, logger, internalErrors = createInternalErrors({ logger }), rateLimit } = deps;
+  const {
+    yoga,
+    authenticate,
+    logger = silentLogger,
+    internalErrors = createInternalErrors({ logger }),
+    rateLimit,
+  } = deps;
   const wss = new WebSocketServer({ noServer: true, maxPayload: maxPayloadBytes });
   const batch = createWriteBatch();
   const expiry = createTokenExpiry();
@@ -109,8 +116,8 @@ export function attachWebSocket(
   const disposable = serveGraphQLWs<Record<string, unknown> | undefined, ConnectionExtra>(
     {
       connectionInitWaitTimeout: connectionInitTimeoutMs,
-      execute: (args) => (args.rootValue as Enveloped).execute(args) as never,
-      subscribe: (args) => (args.rootValue as Enveloped).subscribe(args) as never,
+      execute: (args) => envelopedOf(args).execute(args) as never,
+      subscribe: (args) => envelopedOf(args).subscribe(args) as never,
       onConnect: authenticateConnection({ authenticate, logger, rateLimit, expiry }),
       onClose(ctx) {
         expiry.forget(ctx.extra.socket);
@@ -118,7 +125,7 @@ export function attachWebSocket(
       onSubscribe: prepareOperation({
         yoga,
         maxSubscriptionsPerConnection,
-        directSend: createDirectSend(batch.hold),
+        directSends: createDirectSends(batch.hold),
       }),
       onNext: closeSlowClient(maxBufferedBytes, logger),
     },

@@ -3,7 +3,7 @@ import { createBackoff, type BackoffOptions } from '../common/backoff.js';
 import { defaultReconnectBackoff } from '../common/reconnect-backoff.js';
 import { systemClock } from '../common/clock.js';
 import { reasonOf, toError } from '../common/errors.js';
-import { expectInteger } from '../common/validate.js';
+import { expectFunction, expectInteger, expectString } from '../common/validate.js';
 import { silentLogger, type Logger } from '../common/logger.js';
 
 /** One channel's notifications, delivered to a callback while `live`. */
@@ -76,14 +76,8 @@ class PostgresListener implements NotificationListener {
 
   constructor(options: PostgresListenerOptions) {
     const { channel, connectionTimeoutMs = 5_000, retry = {}, logger = silentLogger } = options;
-    if (typeof channel !== 'string' || channel === '') {
-      throw new TypeError(`Expected \`channel\` to be a non-empty string, got ${JSON.stringify(channel)}`);
-    }
-    if (typeof options.onNotification !== 'function') {
-      throw new TypeError(
-        `Expected \`onNotification\` to be a function, got ${typeof options.onNotification}`,
-      );
-    }
+    expectString('channel', channel);
+    expectFunction('onNotification', options.onNotification);
     this.#connectionTimeoutMs = expectInteger('connectionTimeoutMs', connectionTimeoutMs, 1);
     this.channel = channel;
     this.#options = options;

@@ -15,7 +15,8 @@ import {
 import { createPrometheusTransportObserver } from 'pokegate/prometheus';
 import { createAuthenticator, type Principal } from './auth.js';
 import type { Config } from './config.js';
-import { createDelivery, type Delivery, type OnClose } from './delivery.js';
+import type { OnClose } from './on-close.js';
+import { createPokeWiring, type PokeWiring } from './poke-wiring.js';
 import { createDemoPage } from './demo-page.js';
 import { createGraphQLServer, type GraphQLServer } from './graphql.js';
 import { createHttpRoutes, notFound } from './http.js';
@@ -32,7 +33,7 @@ export interface App {
   readonly metricsPort: number | undefined;
   readonly logger: Logger;
   /**
-   * Stops in order: stop consuming, let the gate deliver what is already
+   * Stops in order: stop consuming, let the gate poke what is already
    * visible (within the shutdown deadline), complete every subscription,
    * close the sockets with 1001, then the broker connections and the pools.
    * Idempotent.
@@ -81,19 +82,19 @@ async function build(
   collectDefaultMetrics({ register: metrics });
   const transportObserver: TransportObserver = createPrometheusTransportObserver({ register: metrics });
   const { readView, ledger } = await openStores(config, logger, onClose);
-  const delivery = await createDelivery(config, readView, metrics, onClose);
+  const pokes = await createPokeWiring(config, readView, metrics, onClose);
   const events = await startOrderEvents({
     config,
     logger,
     readView,
-    gate: delivery.gate,
-    ordersChanged: delivery.ordersChanged,
-    tokens: delivery.tokens,
+    gate: pokes.gate,
+    ordersChanged: pokes.ordersChanged,
+    tokens: pokes.tokens,
     observer: transportObserver,
-    committed: (event) => delivery.committed(event.companyId, event.orderId, event.version),
+    committed: (event) => pokes.committed(event.companyId, event.orderId, event.version),
     onClose,
   });
-  const api = createApi(config, logger, { readView, ledger, delivery, events }, onClose);
+  const api = createApi(config, logger, { readView, ledger, pokes, events }, onClose);
   const ready = async (): Promise<boolean> => {
     if (!events.consumer.consuming) return false;
     await readView.ping({ signal: AbortSignal.timeout(2_000) });
@@ -102,7 +103,7 @@ async function build(
   const metricsPort = await serveMetrics(config, metrics, ready, onClose);
   const { server, webSocket, port } = await serve(config, logger, { api, metrics, ready });
   logger.info({ port, metricsPort, broker: events.broker, readView: readView.backend }, 'pokegate listening');
-  const stop = shutdown(config, logger, { server, webSocket, delivery, events, closeAll });
+  const stop = shutdown(config, logger, { server, webSocket, pokes, events, closeAll });
   return { port, metricsPort, logger, stop };
 }
 
@@ -146,10 +147,10 @@ interface Api {
 function createApi(
   config: Config,
   logger: Logger,
-  parts: { readView: ReadView; ledger: OrderLedger; delivery: Delivery; events: OrderEvents },
+  parts: { readView: ReadView; ledger: OrderLedger; pokes: PokeWiring; events: OrderEvents },
   onClose: OnClose,
 ): Api {
-  const { readView, ledger, delivery, events } = parts;
+  const { readView, ledger, pokes, events } = parts;
   const authenticator = createAuthenticator({
     secret: config.authSecret,
     jwksUrl: config.jwksUrl,
@@ -170,7 +171,7 @@ function createApi(
   const yoga = createGraphQLServer({
     authenticate,
     logger,
-    plugins: [delivery.readAfter.plugin],
+    plugins: [pokes.readAfter.plugin],
     internalErrors,
     rateLimit,
     introspection: config.introspection,
@@ -181,7 +182,7 @@ function createApi(
     services: {
       reader: readView,
       writer: createOrderWriter({ ledger, publisher: events.publisher }),
-      ordersChanged: delivery.ordersChanged,
+      ordersChanged: pokes.ordersChanged,
     },
   });
   return { yoga, authenticate, internalErrors, rateLimit };
@@ -242,13 +243,13 @@ function shutdown(
   parts: {
     server: Server;
     webSocket: WebSocketEndpoint;
-    delivery: Delivery;
+    pokes: PokeWiring;
     events: OrderEvents;
     closeAll: () => Promise<void>;
   },
 ): () => Promise<void> {
-  const { server, webSocket, delivery, events, closeAll } = parts;
-  const { gate, ordersChanged } = delivery;
+  const { server, webSocket, pokes, events, closeAll } = parts;
+  const { gate, ordersChanged } = pokes;
   let stopping: Promise<void> | undefined;
   return () =>
     (stopping ??= (async () => {

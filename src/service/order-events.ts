@@ -13,7 +13,7 @@ import {
   type TransportObserver,
 } from 'pokegate';
 import type { Config } from './config.js';
-import type { OnClose } from './delivery.js';
+import type { OnClose } from './on-close.js';
 import {
   companyBindingKeys,
   orderBindingKey,

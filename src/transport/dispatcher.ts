@@ -9,7 +9,7 @@ import {
   type EventOutcome,
   type SafeTransportObserver,
 } from './transport-observer.js';
-import { expectArray, expectFunction, expectKeys } from '../common/validate.js';
+import { expectArray, expectFunction, expectKeys, expectObject } from '../common/validate.js';
 
 /**
  * The transient consumer's work, the same on the broker and on the bus:
@@ -36,9 +36,8 @@ export function createDispatcher<E>(options: TransientConsumerOptions<E>, compon
   const map: Mapper<E> = expectFunction('map', options.map);
   const registries: readonly ResyncTarget[] = expectArray('registries', options.registries ?? []);
   registries.forEach((target, i) => {
-    if (typeof target !== 'object' || typeof target.registry !== 'object') {
-      throw new TypeError(`Expected \`registries[${i}]\` to be a resync target, got ${typeof target}`);
-    }
+    expectObject(`registries[${i}]`, target);
+    expectObject(`registries[${i}].registry`, target.registry);
     expectFunction(`registries[${i}].poke`, target.poke);
   });
   const bindingKeys = expectKeys('bindingKeys', options.bindingKeys ?? ['#']);

@@ -1,5 +1,5 @@
 import { reasonOf } from '../common/errors.js';
-import { expectInteger } from '../common/validate.js';
+import { expectInteger, expectThat } from '../common/validate.js';
 
 /**
  * The part of a Standard Schema (zod, valibot, arktype, …) the parser needs:
@@ -51,9 +51,12 @@ export function createEventParser<E>(options: EventParserOptions<E>): EventParse
   const candidate = (schema as { readonly '~standard'?: { readonly validate?: unknown } } | undefined)?.[
     '~standard'
   ];
-  if (typeof candidate?.validate !== 'function') {
-    throw new TypeError('Expected `schema` to be a Standard Schema (with `~standard.validate`), got none');
-  }
+  expectThat(
+    'schema',
+    schema,
+    typeof candidate?.validate === 'function',
+    'a Standard Schema (with `~standard.validate`)',
+  );
   expectInteger('maxBytes', maxBytes, 2);
   const validate = schema['~standard'].validate;
   return (body) => {

@@ -4,6 +4,7 @@ import {
   expectInteger,
   expectKeys,
   expectNumber,
+  expectOptionalFunction,
   expectShortString,
 } from '../common/validate.js';
 import { abortable } from '../common/abort.js';
@@ -61,10 +62,25 @@ interface Slice<E> {
   readonly at: readonly number[];
 }
 
-export function createProjectionRunner<E extends TypedEvent>(
+/** The runner's options validated (a TypeError names a bad one), with their defaults. */
+interface RunnerSettings<E extends TypedEvent> {
+  readonly queue: string;
+  readonly bindingKeys: readonly string[];
+  readonly parse: EventParser<E>;
+  readonly project: ProjectorOptions<E>['project'];
+  readonly retryDelaysMs: readonly number[];
+  readonly projectTimeoutMs: number;
+  readonly prefetch: number;
+  readonly maxBatchSize: number;
+  readonly tenantOf: ((event: E) => string) | undefined;
+  readonly observer: SafeTransportObserver;
+  readonly logger: Logger;
+}
+
+function resolveRunnerOptions<E extends TypedEvent>(
   options: ProjectorOptions<E>,
   component: string,
-): ProjectionRunner {
+): RunnerSettings<E> {
   const {
     queue,
     bindingKeys = ['#'],
@@ -77,20 +93,33 @@ export function createProjectionRunner<E extends TypedEvent>(
     tenantOf,
   } = options;
   expectShortString('queue', queue);
-  const keys = expectKeys('bindingKeys', bindingKeys);
-  const parseBody: EventParser<E> = expectFunction('parse', parse);
-  expectFunction('project', project);
-  const delays = [...expectArray('retryDelaysMs', retryDelaysMs)];
+  const delays = expectArray('retryDelaysMs', retryDelaysMs);
   delays.forEach((delay, i) => expectNumber(`retryDelaysMs[${i}]`, delay, 1, 2 ** 31 - 1));
-  const timeoutMs = expectNumber('projectTimeoutMs', projectTimeoutMs, 1, 2 ** 31 - 1);
-  expectInteger('prefetch', prefetch, 1);
-  expectInteger('maxBatchSize', maxBatchSize, 1);
-  if (tenantOf !== undefined) expectFunction('tenantOf', tenantOf);
+  return {
+    queue,
+    bindingKeys: expectKeys('bindingKeys', bindingKeys),
+    parse: expectFunction('parse', parse),
+    project: expectFunction('project', project),
+    retryDelaysMs: [...delays],
+    projectTimeoutMs: expectNumber('projectTimeoutMs', projectTimeoutMs, 1, 2 ** 31 - 1),
+    prefetch: expectInteger('prefetch', prefetch, 1),
+    maxBatchSize: expectInteger('maxBatchSize', maxBatchSize, 1),
+    tenantOf: expectOptionalFunction('tenantOf', tenantOf),
+    observer: toSafeTransportObserver(options.observer),
+    logger: (options.logger ?? silentLogger).child({ component, queue }),
+  };
+}
+
+export function createProjectionRunner<E extends TypedEvent>(
+  options: ProjectorOptions<E>,
+  component: string,
+): ProjectionRunner {
+  const settings = resolveRunnerOptions(options, component);
+  const { queue, bindingKeys: keys, parse: parseBody, project, prefetch, maxBatchSize, tenantOf } = settings;
+  const { retryDelaysMs: delays, projectTimeoutMs: timeoutMs, observer, logger } = settings;
   /** Parsed on arrival by `tenantOf`, taken by `run`. */
   const parsedOnArrival = new WeakMap<Delivery, ParseResult<E>>();
   let tenantOfThrew = false;
-  const observer = toSafeTransportObserver(options.observer);
-  const logger = (options.logger ?? silentLogger).child({ component, queue });
   const maxAttempts = delays.length + 1;
   const controllers = new Set<AbortController>();
   /** Set by a forced close: nothing more is projected. */

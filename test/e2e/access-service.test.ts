@@ -14,7 +14,7 @@ import { query, wsClient } from '../utils/graphql-client.js';
 import { databaseUrl, dropSchema, uniqueSchema } from '../utils/postgres.js';
 import { waitFor } from '../utils/wait-for.js';
 
-// The access example as its README section presents it, on the real broker and
+// The access example as docs/service.md presents it, on the real broker and
 // database: a membership event pokes one user, a company event every member.
 describe('the access example service, end to end', () => {
   const exchange = uniqueName('pokegate.e2e.access');

@@ -8,18 +8,14 @@ import {
   OrdersChangedDocument,
   OrdersDocument,
   PlaceOrderDocument,
-  type OrdersQuery,
 } from '../../src/service/generated/operations.js';
 import {
   ConnectionFailedError,
   createLiveClient,
   OperationError,
   type ConnectionStatus,
-  type FetchReason,
   type LiveClient,
   type LiveClientOptions,
-  type LiveQuery,
-  type LiveQueryStatus,
 } from 'pokegate/client';
 import { type Clock } from 'pokegate';
 import { query, token } from '../utils/graphql-client.js';
@@ -27,6 +23,7 @@ import { ManualClock } from '../utils/manual-clock.js';
 import { killAll, metric, startService, type ServiceProcess } from '../utils/service.js';
 import { createSocketRecorder, type Frame, type SocketRecorder } from '../utils/socket-recorder.js';
 import { waitFor } from '../utils/wait-for.js';
+import { watchOrders, type WatchedOrders } from '../utils/live-orders.js';
 
 /** A clock that moves only when told, and remembers every wait asked of it. */
 function recordingClock(): { clock: Clock; manual: ManualClock; sleeps: number[] } {
@@ -53,13 +50,6 @@ interface Harness {
   readonly manual: ManualClock;
   readonly sleeps: number[];
   readonly clientStatuses: ConnectionStatus[];
-}
-
-interface Watched {
-  readonly live: LiveQuery<OrdersQuery>;
-  readonly updates: { readonly ids: string[]; readonly reason: FetchReason }[];
-  readonly statuses: LiveQueryStatus[];
-  readonly errors: Error[];
 }
 
 describe('live queries against the reference service', () => {
@@ -100,21 +90,8 @@ describe('live queries against the reference service', () => {
     return { companyId, jwt, client, recorder, manual, sleeps, clientStatuses };
   }
 
-  function watch({ client, companyId }: Harness, isFresh?: typeof ordersFresh): Watched {
-    const updates: { ids: string[]; reason: FetchReason }[] = [];
-    const statuses: LiveQueryStatus[] = [];
-    const errors: Error[] = [];
-    const live = client.liveQuery({
-      query: OrdersDocument,
-      variables: { companyId },
-      pokes: OrdersChangedDocument,
-      pokeVariables: { companyId },
-      ...(isFresh === undefined ? {} : { isFresh }),
-      onData: (data, { reason }) => updates.push({ ids: data.orders.map((order) => order.id), reason }),
-      onStatus: (status) => statuses.push(status),
-      onError: (error) => errors.push(error),
-    });
-    return { live, updates, statuses, errors };
+  function watch({ client, companyId }: Harness, isFresh?: typeof ordersFresh): WatchedOrders {
+    return watchOrders(client, companyId, isFresh === undefined ? {} : { isFresh });
   }
 
   async function placeOrder({ jwt, companyId }: Harness): Promise<string> {

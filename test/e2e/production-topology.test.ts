@@ -6,13 +6,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ordersFresh } from '../../src/service/demo/freshness.js';
-import { OrdersChangedDocument, OrdersDocument } from '../../src/service/generated/operations.js';
-import { createLiveClient, type FetchReason, type LiveClient } from 'pokegate/client';
+import { createLiveClient, type LiveClient } from 'pokegate/client';
 import { amqpUrl, openAdmin, uniqueName, projectorQueues } from '../utils/amqp.js';
 import { query, secret, token } from '../utils/graphql-client.js';
 import { haproxyConfig } from '../utils/haproxy.js';
 import { freePort, runProcess, type ChildProcessHandle } from '../utils/process.js';
 import { createDatabase, killAll, metric, startService, type ServiceProcess } from '../utils/service.js';
+import { watchOrders, type WatchedOrders } from '../utils/live-orders.js';
 import { waitFor } from '../utils/wait-for.js';
 import WebSocket from 'ws';
 
@@ -130,18 +130,7 @@ describe('the production topology: HAProxy, two replicas, Prometheus', () => {
       retry: { minDelayMs: 50, maxDelayMs: 500 },
     });
     clients.push(client);
-    const reasons: FetchReason[] = [];
-    const live = client.liveQuery({
-      query: OrdersDocument,
-      variables: { companyId: company },
-      pokes: OrdersChangedDocument,
-      pokeVariables: { companyId: company },
-      isFresh: ordersFresh,
-      onData: (_, { reason }) => reasons.push(reason),
-    });
-    const shows = (orderId: string): boolean =>
-      live.data?.orders.some((order) => order.id === orderId) === true;
-    return { live, reasons, shows };
+    return watchOrders(client, company, { isFresh: ordersFresh });
   }
 
   async function placeOrder(company = companyId): Promise<string> {
@@ -154,9 +143,9 @@ describe('the production topology: HAProxy, two replicas, Prometheus', () => {
     return body.data?.placeOrder.orderId ?? '';
   }
 
-  const views: ReturnType<typeof liveThroughProxy>[] = [];
+  const views: WatchedOrders[] = [];
   /** The tenant-hinted live queries, by tenant, and the replica (index) each tenant landed on. */
-  const tenantViews = new Map<string, ReturnType<typeof liveThroughProxy>[]>();
+  const tenantViews = new Map<string, WatchedOrders[]>();
   const tenantReplica = new Map<string, number>();
 
   const receiversByReplica = (): Promise<number[]> =>
@@ -258,11 +247,14 @@ describe('the production topology: HAProxy, two replicas, Prometheus', () => {
     // bound the company before it counted the subscription, so nothing published
     // after that is missed, and no resync poke is needed).
     await waitFor('every moved client to reconnect and refetch', () =>
-      movedViews.every((view) => view.live.status === 'live' && view.reasons.includes('reconnected')),
+      movedViews.every(
+        (view) =>
+          view.live.status === 'live' && view.updates.some((update) => update.reason === 'reconnected'),
+      ),
     );
     const orderId = await placeOrder();
     await waitFor('the next order in both live queries', () => views.every((view) => view.shows(orderId)));
-    expect(views.every((view) => view.reasons.at(-1) === 'poke')).toBe(true);
+    expect(views.every((view) => view.updates.at(-1)?.reason === 'poke')).toBe(true);
     for (const tenant of moved) {
       const tenantOrder = await placeOrder(tenant);
       await waitFor(`the next order of ${tenant} in its moved live queries`, () =>

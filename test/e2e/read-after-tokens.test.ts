@@ -11,11 +11,8 @@ import {
 } from '../utils/service.js';
 import { waitFor } from '../utils/wait-for.js';
 import { startSplitProxy } from '../utils/split-proxy.js';
-import {
-  OrdersChangedDocument,
-  OrdersDocument,
-  type OrdersQuery,
-} from '../../src/service/generated/operations.js';
+import { watchOrders } from '../utils/live-orders.js';
+import type { OrdersQuery } from '../../src/service/generated/operations.js';
 import { createLiveClient } from 'pokegate/client';
 import WebSocket from 'ws';
 
@@ -198,14 +195,7 @@ describe('read-after tokens across replicas with read views of their own', () =>
       webSocketImpl: WebSocket,
       connectionParams: { authorization: `Bearer ${jwt}` },
     });
-    const shown: OrdersQuery[] = [];
-    const live = client.liveQuery({
-      query: OrdersDocument,
-      variables: { companyId },
-      pokes: OrdersChangedDocument,
-      pokeVariables: { companyId },
-      onData: (data) => shown.push(data),
-    });
+    const { live, answers: shown } = watchOrders(client, companyId);
     try {
       await waitFor('the first answer', () => shown.length > 0);
       const orderId = await placeOrder(one, jwt, companyId);

@@ -5,17 +5,14 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ordersFresh } from '../../src/service/demo/freshness.js';
-import {
-  OrdersChangedDocument,
-  OrdersDocument,
-  PlaceOrderDocument,
-} from '../../src/service/generated/operations.js';
-import { createLiveClient, type FetchReason, type LiveClient } from 'pokegate/client';
+import { PlaceOrderDocument } from '../../src/service/generated/operations.js';
+import { createLiveClient, type LiveClient } from 'pokegate/client';
 import { uniqueName, urlForVhost } from '../utils/amqp.js';
 import { token } from '../utils/graphql-client.js';
 import { rabbitmqctl } from '../utils/rabbitmqctl.js';
 import { createDatabase, killAll, startService, type ServiceProcess } from '../utils/service.js';
 import { createSocketRecorder } from '../utils/socket-recorder.js';
+import { watchOrders } from '../utils/live-orders.js';
 import { waitFor } from '../utils/wait-for.js';
 
 const vhost = uniqueName('pokegate-client-resync');
@@ -52,19 +49,9 @@ describe('a live query across a gap in the event stream', () => {
       connectionParams: { authorization: `Bearer ${await token({ companies: [companyId] })}` },
       webSocketImpl: recorder.WebSocket,
     });
-    const updates: FetchReason[] = [];
-    const live = client.liveQuery({
-      query: OrdersDocument,
-      variables: { companyId },
-      pokes: OrdersChangedDocument,
-      pokeVariables: { companyId },
-      isFresh: ordersFresh,
-      onData: (_, { reason }) => updates.push(reason),
-    });
+    const { live, updates, shows } = watchOrders(client, companyId, { isFresh: ordersFresh });
     const receipt = await client.request(PlaceOrderDocument, { companyId, total: 3 });
-    await waitFor('the order to show', () =>
-      live.data?.orders.some((order) => order.id === receipt.placeOrder.orderId),
-    );
+    await waitFor('the order to show', () => shows(receipt.placeOrder.orderId));
     const fetches = live.stats.fetches;
     const shown = updates.length;
 
@@ -85,7 +72,7 @@ describe('a live query across a gap in the event stream', () => {
       (frame) => frame.direction === 'out' && frame.kind === 'query' && frame.message.type === 'subscribe',
     );
     expect(refetch).toBeGreaterThan(resync);
-    expect(updates.at(-1)).toBe('poke');
+    expect(updates.at(-1)?.reason).toBe('poke');
     expect(live.status).toBe('live');
   }, 60_000);
 });

@@ -1,11 +1,12 @@
 // The transient consumer's acknowledgements on a real RabbitMQ: batched per
 // turn, and held back while the gate is loaded so that a flood waits in the
 // broker rather than in the process.
-import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createAmqpTransientConsumer } from 'pokegate/amqp';
 import { createEventParser, createGate, createRegistry, route, type Gate } from 'pokegate';
 import { orderEventSchema, orderRoutingKey, type OrderEvent } from '../../src/service/orders/events.js';
-import { amqpUrl, openAdmin, uniqueName, type Admin } from '../utils/amqp.js';
+import { amqpUrl, uniqueName } from '../utils/amqp.js';
+import { useBrokerAdmin } from '../utils/broker-admin.js';
 import { deferred } from '../utils/deferred.js';
 import { orderEvent, type Poke } from '../utils/orders.js';
 import { boundQueueDepth } from '../utils/rabbitmqctl.js';
@@ -14,32 +15,14 @@ import { waitFor } from '../utils/wait-for.js';
 
 const resync: Poke = { companyId: 'c1', orderId: null, version: null };
 const parse = createEventParser({ schema: orderEventSchema });
-const closers: (() => Promise<void> | void)[] = [];
-const exchanges: string[] = [];
-let admin: Admin;
-let connecting: Promise<Admin> | undefined;
-
-beforeEach(async () => {
-  connecting ??= openAdmin();
-  admin = await connecting;
-});
-
-afterEach(async () => {
-  for (const close of closers.splice(0).reverse()) await close();
-});
-
-afterAll(async () => {
-  if (connecting === undefined) return;
-  const opened = await connecting;
-  for (const exchange of exchanges) await opened.deleteExchange(exchange);
-  await opened.close();
-});
+const broker = useBrokerAdmin();
+const { closers, exchanges } = broker;
 
 /** Publishes `events` on a fresh exchange's orders routing keys, confirmed. */
 async function publishAll(exchange: string, events: readonly OrderEvent[]): Promise<void> {
   await Promise.all(
     events.map((event) =>
-      admin.publish(exchange, orderRoutingKey(event), Buffer.from(JSON.stringify(event))),
+      broker.admin.publish(exchange, orderRoutingKey(event), Buffer.from(JSON.stringify(event))),
     ),
   );
 }

@@ -1,6 +1,6 @@
 // What only the broker implementation has: connecting, the heartbeat, the
 // queues it leaves behind, and a projector's graceful close.
-import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   BrokerUnreachableError,
   createEventParser,
@@ -16,7 +16,8 @@ import {
   retryQueueName,
 } from 'pokegate/amqp';
 import { orderEventSchema, orderRoutingKey, type OrderEvent } from '../../src/service/orders/events.js';
-import { amqpUrl, openAdmin, uniqueName, type Admin } from '../utils/amqp.js';
+import { amqpUrl, uniqueName } from '../utils/amqp.js';
+import { useBrokerAdmin } from '../utils/broker-admin.js';
 import { deferred } from '../utils/deferred.js';
 import { MemoryReadView, orderEvent, type Poke } from '../utils/orders.js';
 import { connectionHeartbeats } from '../utils/rabbitmqctl.js';
@@ -27,28 +28,9 @@ const exchange = uniqueName('pokegate.test.amqp');
 const parse = createEventParser({ schema: orderEventSchema });
 /** Nothing listens there. */
 const deadUrl = 'amqp://guest:guest@127.0.0.1:1';
-const closers: (() => Promise<void>)[] = [];
-const queues: string[] = [];
-let admin: Admin;
-let connecting: Promise<Admin> | undefined;
-
-// In each test, not once for the file: an unreachable broker fails every test rather than skipping it.
-beforeEach(async () => {
-  connecting ??= openAdmin();
-  admin = await connecting;
-});
-
-afterEach(async () => {
-  for (const close of closers.splice(0).reverse()) await close();
-});
-
-afterAll(async () => {
-  if (connecting === undefined) return;
-  const opened = await connecting;
-  await opened.deleteQueues(queues);
-  await opened.deleteExchange(exchange);
-  await opened.close();
-});
+const broker = useBrokerAdmin();
+const { closers, queues } = broker;
+broker.exchanges.push(exchange);
 
 describe('the AMQP components', () => {
   it('fail `start` with BrokerUnreachableError once the startup retries are spent, and stay closed', async () => {
@@ -188,6 +170,6 @@ describe('the AMQP components', () => {
     await closing;
     expect(observer.projections).toEqual(['applied']);
     // Nothing was left unacknowledged: the queue is empty.
-    expect(await admin.drain(queue)).toEqual([]);
+    expect(await broker.admin.drain(queue)).toEqual([]);
   });
 });

@@ -1,14 +1,20 @@
 // The package as a user gets it: `npm pack`, installed from the tarball into a
 // project of its own, type-checked under both module resolutions users have,
-// the client bundled for the browser, and a core example run.
+// the client bundled for the browser, a core example run, and the README's
+// code as a reader copies it: every TypeScript block type-checked against the
+// published types, the hello world run, and run again on RabbitMQ with the
+// README's recipe.
 import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { connect } from 'amqplib';
 import { build } from 'esbuild';
+import { projectorQueues } from 'pokegate/amqp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { amqpUrl } from '../utils/amqp.js';
 
 const run = promisify(execFile);
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -26,6 +32,19 @@ const peers = [
   'pg',
   '@types/pg',
   '@types/node',
+  'zod',
+];
+
+const readme = await readFile(join(root, 'README.md'), 'utf8');
+/** The README's TypeScript blocks, in order. */
+const readmeBlocks = [...readme.matchAll(/```ts\n([\s\S]*?)```/g)].map(([, code = '']) => code);
+const helloWorld = await readFile(join(root, 'src', 'examples', 'hello-world', 'hello-world.ts'), 'utf8');
+
+/** What the hello world prints: the first fetch, the poke, and the refetch it asked for. */
+const helloWorldOutput = [
+  'shown after connected: null',
+  'poke: n1 is at version 1',
+  'shown after poke: {"id":"n1","text":"hello","version":1}',
 ];
 
 const coreExample = `
@@ -176,4 +195,56 @@ describe('the published package', () => {
     const { stdout } = await run(process.execPath, [join(project, 'core.mjs')], { cwd: project });
     expect(JSON.parse(stdout)).toEqual({ status: 'delivered', poke: { id: 'o1' } });
   });
+  it('type-checks every TypeScript block of the README on its own: none uses a name it does not define', async () => {
+    expect(readmeBlocks.length).toBeGreaterThan(5);
+    const dir = join(project, 'readme');
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, 'tsconfig.json'), tsconfig('nodenext'));
+    await Promise.all(
+      readmeBlocks.map((code, i) => writeFile(join(dir, `block-${i}.ts`), `${code}\nexport {};\n`)),
+    );
+    const checked = await run(process.execPath, [tsc, '-p', dir], { cwd: project }).catch(
+      (error: unknown) => ({ stdout: (error as { stdout?: string }).stdout ?? String(error) }),
+    );
+    expect(checked.stdout).toBe('');
+  });
+
+  it("runs the README's hello world as it is, on Node.js's own TypeScript support", async () => {
+    await writeFile(join(project, 'hello-world.ts'), helloWorld);
+    const { stdout } = await run(process.execPath, ['hello-world.ts'], { cwd: project, timeout: 60_000 });
+    expect(stdout.trim().split('\n')).toEqual(helloWorldOutput);
+  }, 90_000);
+
+  it("runs the hello world on RabbitMQ with the README's recipe in place of the bus", async () => {
+    // The recipe's lines, as the README gives them, with names of this run's own.
+    const recipe = readmeBlocks.find((code) => code.includes('createAmqpTransport({'));
+    if (recipe === undefined) throw new Error('the README has no createAmqpTransport recipe');
+    const suffix = `${process.pid}-${Date.now()}`;
+    const exchange = `pokegate-test.hello-${suffix}`;
+    const queue = `pokegate-test.hello-projector-${suffix}`;
+    const lines = recipe
+      .trim()
+      .replace("'amqp://guest:guest@127.0.0.1:5672'", JSON.stringify(amqpUrl))
+      .replace("exchange: 'notes'", `exchange: ${JSON.stringify(exchange)}`)
+      .split('\n');
+    const swapped = helloWorld
+      .replace("import { createInProcessBus } from 'pokegate/bus';", lines[0] ?? '')
+      .replace('const transport = createInProcessBus();', lines.at(-1) ?? '')
+      .replace("queue: 'notes-projector'", `queue: ${JSON.stringify(queue)}`);
+    expect(swapped).not.toContain('createInProcessBus');
+    await writeFile(join(project, 'hello-rabbitmq.ts'), swapped);
+    try {
+      const { stdout } = await run(process.execPath, ['hello-rabbitmq.ts'], {
+        cwd: project,
+        timeout: 60_000,
+      });
+      expect(stdout.trim().split('\n')).toEqual(helloWorldOutput);
+    } finally {
+      const connection = await connect(amqpUrl);
+      const channel = await connection.createChannel();
+      for (const name of projectorQueues({ queue })) await channel.deleteQueue(name);
+      await channel.deleteExchange(exchange);
+      await connection.close();
+    }
+  }, 90_000);
 });

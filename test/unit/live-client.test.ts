@@ -46,6 +46,25 @@ describe('createLiveClient', () => {
     };
     expect(() => client.liveQuery({ ...base, maxHeldResults: -1 })).toThrow(/`maxHeldResults`/);
     expect(() => client.liveQuery({ ...base, isFresh: 'yes' as never })).toThrow(/`isFresh`/);
+    expect(() => client.liveQuery({ ...base, onPoke: 'yes' as never })).toThrow(/`onPoke`/);
+  });
+
+  it('lets whenLive wait until the live query is live, and rejects it on dispose or on its signal', async () => {
+    const { client } = open();
+    const live = client.liveQuery({
+      query: OrdersDocument,
+      variables: { companyId: 'c1' },
+      pokes: OrdersChangedDocument,
+      pokeVariables: { companyId: 'c1' },
+    });
+    const controller = new AbortController();
+    const given = live.whenLive({ signal: controller.signal });
+    const waiting = live.whenLive();
+    controller.abort(new Error('the user gave up'));
+    await expect(given).rejects.toThrow('the user gave up');
+    live.dispose();
+    await expect(waiting).rejects.toBeInstanceOf(DisposedError);
+    await expect(live.whenLive()).rejects.toBeInstanceOf(DisposedError);
   });
 
   it('retries an unreachable server after a wait, and a dispose cancels that wait', async () => {

@@ -1,10 +1,8 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import {
-  createHmacSha256,
-  createOrderTokens,
-  InvalidOrderTokenError,
-} from '../../src/service/orders/read-after-token.js';
+import { createReadAfterTokens, InvalidReadAfterTokenError } from 'pokegate/graphql';
+import { createHmacSha256 } from '../../src/graphql/read-after-token.js';
+import { createOrderTokens, InvalidOrderTokenError } from '../../src/service/orders/read-after-token.js';
 
 const secret = 'a-secret-of-at-least-thirty-two-bytes!!';
 const change = { companyId: 'c1', orderId: '0b5e6e1e-58a4-4a3c-9a0e-52f2b4f1c0de', version: 42 };
@@ -46,5 +44,21 @@ describe('order read-after tokens', () => {
     for (const bad of ['', 'v1', 'v1.abc', 'v2.abc.def', 'v1.a.b.c', 'v1.e30.AAAA']) {
       expect(() => tokens.verify(bad)).toThrow(InvalidOrderTokenError);
     }
+  });
+});
+
+describe('createReadAfterTokens (pokegate/graphql)', () => {
+  it('stands for (scope, key, version) and verifies on any replica with the same secret', () => {
+    const target = { scope: 'tenant-7', key: 'invoice-1', version: 3 };
+    const token = createReadAfterTokens({ secret }).sign(target);
+    expect(createReadAfterTokens({ secret: Buffer.from(secret) }).verify(token)).toEqual(target);
+    expect(() => createReadAfterTokens({ secret: `${secret}!` }).verify(token)).toThrow(
+      InvalidReadAfterTokenError,
+    );
+  });
+
+  it('refuses a secret shorter than 32 bytes, naming the option', () => {
+    expect(() => createReadAfterTokens({ secret: 'short' })).toThrow(/`secret`.*32 bytes, got 5 bytes/);
+    expect(() => createReadAfterTokens({ secret: 42 as never })).toThrow(TypeError);
   });
 });

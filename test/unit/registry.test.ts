@@ -376,6 +376,16 @@ describe('Registry', () => {
     expect(registry.size).toBe(0);
   });
 
+  it('names a bad gate or equals option when it is created, not on the first submit', () => {
+    const { gate } = setup();
+    const noGate = { name: 'ordersChanged', gate: {} as Gate };
+    expect(() => createRegistry<Poke>(noGate)).toThrow(
+      'Expected `gate` to be a gate (from `createGate`), got',
+    );
+    const badEquals = { name: 'ordersChanged', gate, equals: 'deep' as unknown as () => boolean };
+    expect(() => createRegistry<Poke>(badEquals)).toThrow('Expected `equals` to be a function, got "deep"');
+  });
+
   it('keeps delivering when an observer hook throws', async () => {
     const gate = createGate({
       observer: {

@@ -2,7 +2,7 @@ import { parse, type ExecutionResult } from 'graphql';
 import { createSchema } from 'graphql-yoga';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createGate, createRegistry, type Registry } from 'pokegate';
-import { setDirectDelivery } from '../../src/graphql/direct-delivery.js';
+import type { DirectSendArgs } from '../../src/graphql/direct-send.js';
 import { createSharedSubscribe } from '../../src/graphql/shared-subscribe.js';
 
 interface Change {
@@ -95,21 +95,21 @@ describe('createSharedSubscribe', () => {
     await b.return?.();
   });
 
-  it('hands each shared result to a direct delivery during the fan-out, and to the iterator when refused', async () => {
+  it('hands each shared result to a direct send during the fan-out, and to the iterator when refused', async () => {
     const { registry, schema, executions } = setup();
     const subscribe = createSharedSubscribe();
     const delivered: ExecutionResult[][] = [[], []];
     let accept = true;
     const iterators = await Promise.all(
       delivered.map(async (sent) => {
-        const contextValue = {};
-        setDirectDelivery(contextValue, { send: (result) => accept && sent.push(result) > 0 });
-        return (await subscribe({
+        const args: DirectSendArgs = {
           schema,
           document,
           variableValues: { c: 'c1' },
-          contextValue,
-        })) as AsyncIterableIterator<ExecutionResult>;
+          contextValue: {},
+          directSend: { send: (result) => accept && sent.push(result) > 0 },
+        };
+        return (await subscribe(args)) as AsyncIterableIterator<ExecutionResult>;
       }),
     );
     // graphql-ws waits in next() while the direct path sends.

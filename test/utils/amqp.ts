@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { connect, type ChannelModel, type ConfirmChannel, type Options } from 'amqplib';
 import { defaultRetryDelaysMs } from 'pokegate';
-import { retryQueueName } from 'pokegate/amqp';
+import { projectorQueues as declaredQueues } from 'pokegate/amqp';
 
 /** The broker of the integration tests; an unreachable one fails them. */
 export const amqpUrl = process.env['AMQP_URL'] ?? 'amqp://guest:guest@127.0.0.1:5672';
@@ -19,13 +19,12 @@ export function uniqueName(prefix: string): string {
 }
 
 /**
- * Every queue a projector on `queue` declares: its work queue, one retry
- * queue per delay and its dead-letter queue. None is bound to the exchange
- * the test deletes, so each must be deleted by name.
+ * Every queue a projector on `queue` declares (the library's list): none but
+ * the work queue is bound to the exchange the test deletes, so each must be
+ * deleted by name.
  */
 export function projectorQueues(queue: string, retryDelaysMs = defaultRetryDelaysMs): string[] {
-  const retries = [...new Set(retryDelaysMs)].map((delayMs) => retryQueueName(queue, delayMs));
-  return [queue, `${queue}.dlq`, ...retries];
+  return [...declaredQueues({ queue, retryDelaysMs })];
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { ExecutionResult } from 'graphql';
+import type { ExecutionArgs, ExecutionResult } from 'graphql';
 
 /**
  * A transport's way to send one subscription's result at once, during the
@@ -10,35 +10,29 @@ import type { ExecutionResult } from 'graphql';
  * An object rather than a function: a transport can make it one small
  * instance per subscription instead of a closure and its scope.
  */
-export interface DirectDelivery {
+export interface DirectSend {
   /**
    * Sends `result` now and says whether it did; false refuses it (a
    * subscriber that does not keep up), and the result then takes the
-   * iterator, as without a direct delivery.
+   * iterator, as without a direct send.
    */
   send(result: ExecutionResult): boolean;
 }
 
 /**
- * Beside the context rather than on it: the context object is the
- * application's, and one more property on it would cost every subscription.
+ * The execution arguments a transport builds for one operation, with the
+ * direct send to its subscriber. graphql-ws hands the object its `onSubscribe`
+ * returned to `subscribe` as it is, and envelop hands it on to
+ * `createSharedSubscribe`: the send travels with the operation's arguments,
+ * not on the application's context.
  */
-const deliveries = new WeakMap<object, DirectDelivery>();
-
-/** Registers `delivery` for an operation's `contextValue`, where `createSharedSubscribe` takes it. */
-export function setDirectDelivery(contextValue: object, delivery: DirectDelivery): void {
-  deliveries.set(contextValue, delivery);
+export interface DirectSendArgs extends ExecutionArgs {
+  readonly directSend?: DirectSend | undefined;
 }
 
-/**
- * The delivery registered for `contextValue`, once: the subscription that
- * takes it keeps it, so the map holds no entry per open subscription.
- */
-export function takeDirectDelivery(contextValue: unknown): DirectDelivery | undefined {
-  if (typeof contextValue !== 'object' || contextValue === null) return undefined;
-  const delivery = deliveries.get(contextValue);
-  deliveries.delete(contextValue);
-  return delivery;
+/** The direct send the transport put in `args`, if any (none over HTTP or SSE). */
+export function directSendOf(args: ExecutionArgs): DirectSend | undefined {
+  return (args as DirectSendArgs).directSend;
 }
 
 /**

@@ -3,14 +3,17 @@ import { createGate, createRegistry, type Gate, type Registry } from 'pokegate';
 import type { NotificationListener } from 'pokegate/postgres';
 import { createPrometheusObserver } from 'pokegate/prometheus';
 import type { Config } from './config.js';
+import type { OnClose } from './on-close.js';
 import type { ReadView } from './orders/read-view.js';
 import type { OrderChange } from './orders/types.js';
 import { createOrdersReadAfter, type OrdersReadAfter } from './read-after.js';
 
-/** Registers what must close on shutdown; closed in reverse order. */
-export type OnClose = (close: () => Promise<void> | void) => void;
-
-export interface Delivery {
+/**
+ * The service's poke path: the gate and the `ordersChanged` registry that
+ * poke subscribers, the read-after tokens and their waits, and the one place
+ * every commit report goes to wake them.
+ */
+export interface PokeWiring {
   readonly gate: Gate;
   readonly ordersChanged: Registry<OrderChange>;
   readonly tokens: OrdersReadAfter['tokens'];
@@ -20,12 +23,12 @@ export interface Delivery {
 }
 
 /** The gate, the registry and read-after, woken by every commit the read view reports. */
-export async function createDelivery(
+export async function createPokeWiring(
   config: Config,
   readView: ReadView,
   metrics: PromRegistry,
   onClose: OnClose,
-): Promise<Delivery> {
+): Promise<PokeWiring> {
   // Every replica's commits reach the gate as notices while the listener is
   // live: a poke then checks once, after its commit. While it is not, the
   // local projector's reports (`onProjected`) still end the first wait early.
