@@ -24,6 +24,8 @@
 // (5,000 clients, 60 s tokens, 10 minutes a run) unless told:
 // `--clients=N --token-sec=S --duration-sec=D --writes-per-sec=W`; with
 // `--quick`, a tiny run (40 clients, 8 s tokens, 20 s).
+// `--only=scale-out` runs only the scale-out benchmark (R replicas behind
+// HAProxy, bench/scale-out); the quick run includes a tiny one.
 import { parseArgs } from 'node:util';
 import { benchAmqp } from './amqp.js';
 import { benchBindings } from './bindings.js';
@@ -34,6 +36,7 @@ import { benchIdleReplica } from './idle-replica.js';
 import { benchNotices } from './notices.js';
 import { benchProjector } from './projector.js';
 import { benchRenewal, fullRenewalBench, quickRenewalBench } from './renewal.js';
+import { benchScaleOut } from './scale-out/index.js';
 
 const { values } = parseArgs({
   options: {
@@ -92,6 +95,9 @@ if (values.only === 'renewal') {
   });
   process.exit(ok ? 0 : 1);
 }
+if (values.only === 'scale-out') {
+  process.exit((await benchScaleOut(values.quick ? 'quick' : 'full')) ? 0 : 1);
+}
 if (!values.quick && values.only === undefined) {
   await benchCore();
   await benchAmqp();
@@ -107,4 +113,6 @@ const ok = await benchCompare({
   repetitions: values.repetitions === undefined ? undefined : Number(values.repetitions),
   publish: values.publish === 'transient' ? 'transient' : undefined,
 });
-process.exit(ok ? 0 : 1);
+// The full run's scale-out takes minutes of its own: `--only=scale-out` runs it; the smoke run runs it tiny.
+const scaledOut = values.quick && values.only === undefined ? await benchScaleOut('quick') : true;
+process.exit(ok && scaledOut ? 0 : 1);

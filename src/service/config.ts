@@ -9,6 +9,12 @@ export interface Config {
   readonly amqpUrl: string | undefined;
   /** Unset → embedded PGlite. */
   readonly databaseUrl: string | undefined;
+  /**
+   * `DATABASE_POOL_MAX`: the read view's connections at most. Every replica
+   * holds up to this many, plus the owner ledger's 4 and the notice listener's
+   * one: R replicas on one PostgreSQL need R × (this + 5) of its `max_connections`.
+   */
+  readonly databasePoolMax: number;
   readonly authSecret: string;
   /** `AUTH_JWKS_URL`: verify tokens with an identity provider's key set instead of the secret. */
   readonly jwksUrl: string | undefined;
@@ -149,6 +155,7 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env): Config {
     port: integer(env, 'PORT', 4000, 0, 65_535),
     amqpUrl: url(env, 'AMQP_URL', ['amqp:', 'amqps:']),
     databaseUrl: url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),
+    databasePoolMax: integer(env, 'DATABASE_POOL_MAX', 10, 1, 1_000),
     authSecret: secret ?? devAuthSecret,
     devSecret: secret === undefined && jwksUrl === undefined,
     jwksUrl,
