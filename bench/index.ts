@@ -16,18 +16,27 @@
 // `--seconds=<n>` runs each many-keys and knee rate n seconds (default 5);
 // `--repetitions=<n>` repeats each scenario n times (default 3);
 // `--publish=transient` publishes C's events non-persistent, as before.
-// `--only=projector` runs only the projector's throughput benchmark.
+// `--only=projector` runs only the projector's throughput benchmark; `--only=bindings`
+// only what interest routing's bindings cost the broker (bench/bindings.ts);
+// `--only=notices` only what the commit notices cost each replica (bench/notices.ts);
+// `--only=idle-replica` only what a replica without subscribers pays (bench/idle-replica.ts).
 // `--only=renewal` runs only the session renewal benchmark, at the issue's size
 // (5,000 clients, 60 s tokens, 10 minutes a run) unless told:
 // `--clients=N --token-sec=S --duration-sec=D --writes-per-sec=W`; with
 // `--quick`, a tiny run (40 clients, 8 s tokens, 20 s).
+// `--only=scale-out` runs only the scale-out benchmark (R replicas behind
+// HAProxy, bench/scale-out); the quick run includes a tiny one.
 import { parseArgs } from 'node:util';
 import { benchAmqp } from './amqp.js';
+import { benchBindings } from './bindings.js';
 import { benchCompare } from './compare/index.js';
 import type { ServerId } from './compare/plan.js';
 import { benchCore } from './core.js';
+import { benchIdleReplica } from './idle-replica.js';
+import { benchNotices } from './notices.js';
 import { benchProjector } from './projector.js';
 import { benchRenewal, fullRenewalBench, quickRenewalBench } from './renewal.js';
+import { benchScaleOut } from './scale-out/index.js';
 
 const { values } = parseArgs({
   options: {
@@ -59,6 +68,18 @@ function numberOption(name: string, fallback: number): number {
 }
 
 console.log(`node ${process.version}, ${process.platform}/${process.arch}\n`);
+if (values.only === 'bindings') {
+  await benchBindings();
+  process.exit(0);
+}
+if (values.only === 'idle-replica') {
+  await benchIdleReplica();
+  process.exit(0);
+}
+if (values.only === 'notices') {
+  await benchNotices();
+  process.exit(0);
+}
 if (values.only === 'projector') {
   await benchProjector();
   process.exit(0);
@@ -73,6 +94,9 @@ if (values.only === 'renewal') {
     writesPerSec: numberOption('writes-per-sec', size.writesPerSec),
   });
   process.exit(ok ? 0 : 1);
+}
+if (values.only === 'scale-out') {
+  process.exit((await benchScaleOut(values.quick ? 'quick' : 'full')) ? 0 : 1);
 }
 if (!values.quick && values.only === undefined) {
   await benchCore();
@@ -89,4 +113,6 @@ const ok = await benchCompare({
   repetitions: values.repetitions === undefined ? undefined : Number(values.repetitions),
   publish: values.publish === 'transient' ? 'transient' : undefined,
 });
-process.exit(ok ? 0 : 1);
+// The full run's scale-out takes minutes of its own: `--only=scale-out` runs it; the smoke run runs it tiny.
+const scaledOut = values.quick && values.only === undefined ? await benchScaleOut('quick') : true;
+process.exit(ok && scaledOut ? 0 : 1);

@@ -71,7 +71,7 @@ async function run(payloads: readonly { routingKey: string; body: Buffer }[]): P
   const channel = await model.createConfirmChannel();
   await channel.assertExchange(exchange, 'topic', { durable: true });
   await channel.assertQueue(queue, { durable: true });
-  await channel.bindQueue(queue, exchange, 'orders.*');
+  await channel.bindQueue(queue, exchange, 'orders.#');
   for (const { routingKey, body } of payloads) channel.publish(exchange, routingKey, body);
   await channel.waitForConfirms();
 
@@ -82,7 +82,7 @@ async function run(payloads: readonly { routingKey: string; body: Buffer }[]): P
     url: amqpUrl,
     exchange,
     queue,
-    bindingKeys: ['orders.*'],
+    bindingKeys: ['orders.#'],
     parse: createEventParser({ schema: orderEventSchema }),
     project: createOrderProjection({ readView }),
     observer: {

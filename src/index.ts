@@ -14,6 +14,8 @@ export type {
   SubmitOptions,
   ResyncOptions,
   Addressed,
+  KeyWatcher,
+  PrepareOptions,
 } from './core/registry.js';
 export type { Receiver, ReceiverSink, Equals } from './core/receiver.js';
 export { createGate } from './core/gate.js';
@@ -70,6 +72,8 @@ export type {
   MalformedReason,
 } from './transport/event-parser.js';
 export { route, routeAddressed, resyncTarget } from './transport/transient-consumer.js';
+export { tenantWord } from './transport/tenant-word.js';
+export type { InterestOptions, BindingPort } from './transport/interest-options.js';
 export type {
   Route,
   KeyedRoute,
@@ -108,6 +112,8 @@ export type {
   ProjectedOutcome,
   EventReceivedEvent,
   ConsumingEvent,
+  BindingsEvent,
+  InterestRefusedEvent,
   ProjectedEvent,
 } from './transport/transport-observer.js';
 export { silentLogger } from './common/logger.js';

@@ -4,7 +4,7 @@
 import { percentile } from '../table.js';
 import type { EventSink } from './event-sink.js';
 import type { ArrivalMode, PacedPublisher, PacedRun } from './paced-publisher.js';
-import { now, type SubscriberPool } from './subscribers.js';
+import { now, type PokeListener, type SubscriberPool } from './subscribers.js';
 import type { ControlEvent } from './workload.js';
 
 /** Waits for `notify`, or gives up after a timeout; a notify before the wait is not missed. */
@@ -220,8 +220,10 @@ export async function stream(
 
 export interface PacedParams {
   readonly runId: string;
-  /** One subscriber per company, `c0` … `c<companies - 1>`. */
+  /** Companies `c0` … `c<companies - 1>`. */
   readonly companies: number;
+  /** Subscribers of each company: each event is expected by that many. @default 1 */
+  readonly perCompany?: number;
   readonly events: number;
   readonly ratePerSecond: number;
   readonly stallMs: number;
@@ -234,11 +236,20 @@ export async function paced(
   pool: SubscriberPool,
   publisher: PacedPublisher,
   params: PacedParams,
+  /** Also hears every poke, after the book has counted it. */
+  onPoke?: PokeListener,
 ): Promise<DeliveryResult> {
-  const { runId, companies, events, ratePerSecond, stallMs, arrival = 'even' } = params;
+  const { runId, companies, events, ratePerSecond, stallMs, arrival = 'even', perCompany = 1 } = params;
   const book = eventBook(pool);
+  if (onPoke !== undefined) {
+    const count = pool.listener;
+    pool.listener = (subscriber, poke, at) => {
+      count(subscriber, poke, at);
+      onPoke(subscriber, poke, at);
+    };
+  }
   const batch = pacedEvents(runId, events, companies);
-  for (const { orderId } of batch) book.expect(orderId, 1);
+  for (const { orderId } of batch) book.expect(orderId, perCompany);
   const running = publisher.run(batch, ratePerSecond, arrival);
   let published: PacedRun | undefined;
   let failed: unknown;

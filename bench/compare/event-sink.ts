@@ -11,7 +11,13 @@ import { controlPath, type ControlEvent, type ControlMessage } from './workload.
 /** Where a load generator's events go: a baseline's control socket, or C's exchange. */
 export type SinkSpec =
   | { readonly kind: 'control'; readonly port: number }
-  | { readonly kind: 'amqp'; readonly url: string; readonly exchange: string };
+  | {
+      readonly kind: 'amqp';
+      readonly url: string;
+      readonly exchange: string;
+      /** @default true, unless `--publish=transient` */
+      readonly persistent?: boolean;
+    };
 
 export interface EventSink {
   /** Sends the events in this order; never waits for the server. */
@@ -65,10 +71,14 @@ export function orderEvent({ companyId, orderId, version }: ControlEvent): Order
  * owning service publishes what it must not lose; `npm run bench --
  * --publish=transient` publishes them as the benchmark did before, for comparison.
  */
-const persistent = process.env['BENCH_PUBLISH'] !== 'transient';
+const persistentByDefault = process.env['BENCH_PUBLISH'] !== 'transient';
 
 /** pokegate: raw publishes onto the topic exchange, persistent and confirmed, as the owning service would. */
-export async function amqpSink(url: string, exchange: string): Promise<EventSink> {
+export async function amqpSink(
+  url: string,
+  exchange: string,
+  persistent = persistentByDefault,
+): Promise<EventSink> {
   const model: ChannelModel = await connect(url);
   // A confirm channel, as an owning service publishes: the burst reports the time from the last confirm.
   const channel: ConfirmChannel = await model.createConfirmChannel();

@@ -19,12 +19,15 @@ import { serveParent, type Request } from './ipc.js';
 import { startPacedPublisher, type PacedPublisher } from './paced-publisher.js';
 import { createSubscriberPool, type SubscriberPool } from './subscribers.js';
 import { companiesOf, type Layout } from './workload.js';
+import { createReadCheck, type ReadCheckSpec } from '../scale-out/read-check.js';
 
 /** How to reach one server. */
 export interface TargetSpec {
   readonly wsUrl: string;
   readonly authorization: string;
   readonly sink: SinkSpec;
+  /** Each socket names its first subscription's company as the `tenant` URL parameter. @default false */
+  readonly tenantHint?: boolean;
 }
 
 let pool: SubscriberPool | undefined;
@@ -43,7 +46,8 @@ function current(): { pool: SubscriberPool; sink: EventSink } {
 
 async function release(): Promise<void> {
   await pool?.close();
-  await sink?.close();
+  // A sink whose broker connection was lost is closed already: its error was reported where it happened.
+  await sink?.close().catch(() => undefined);
   await (await publisher?.catch(() => undefined))?.close();
   for (const other of others.values()) await (await other.catch(() => undefined))?.close();
   others.clear();
@@ -66,11 +70,11 @@ serveParent(
       await release();
       const spec = params<TargetSpec>(request);
       target = spec;
-      pool = createSubscriberPool(spec.wsUrl, spec.authorization);
+      pool = createSubscriberPool(spec.wsUrl, spec.authorization, spec.tenantHint);
       sink =
         spec.sink.kind === 'control'
           ? await controlSink(spec.sink.port)
-          : await amqpSink(spec.sink.url, spec.sink.exchange);
+          : await amqpSink(spec.sink.url, spec.sink.exchange, spec.sink.persistent);
       return null;
     },
     open: async (request) => {
@@ -106,6 +110,13 @@ serveParent(
       let other = others.get(exchange);
       if (other === undefined) others.set(exchange, (other = startPacedPublisher(spec)));
       return publishOnly(await other, runId, events, ratePerSecond);
+    },
+    /** A paced run that also reads a sample of the poked orders back, counting stale reads. */
+    pacedReads: async (request) => {
+      const { reads, ...pacedParams } = params<PacedParams & { reads: ReadCheckSpec }>(request);
+      const check = createReadCheck(reads);
+      const result = await paced(current().pool, await pacedPublisher(), pacedParams, check.onPoke);
+      return { ...result, reads: await check.result() };
     },
     burst: (request) => burst(current().pool, current().sink, params<BurstParams>(request)),
     noisy: (request) => noisyNeighbour(current().pool, current().sink, params<NoisyParams>(request)),

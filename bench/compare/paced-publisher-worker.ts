@@ -12,7 +12,9 @@ const port = parentPort;
 if (port === null) throw new Error('paced-publisher-worker runs as a worker thread');
 const { sink: spec } = workerData as { sink: SinkSpec };
 const sink: EventSink =
-  spec.kind === 'control' ? await controlSink(spec.port) : await amqpSink(spec.url, spec.exchange);
+  spec.kind === 'control'
+    ? await controlSink(spec.port)
+    : await amqpSink(spec.url, spec.exchange, spec.persistent);
 
 /** Sleeps the calling thread `ms` (fractions included) without spinning: a futex wait. */
 const cell = new Int32Array(new SharedArrayBuffer(4));

@@ -69,7 +69,7 @@ async function transientConsumerConnection(vhost: string): Promise<string> {
 }
 
 /** Messages ready or unacknowledged in the queues of `vhost`. */
-async function queuedMessages(vhost: string): Promise<number> {
+export async function queuedMessages(vhost: string): Promise<number> {
   const out = await rabbitmqctl(
     'list_queues',
     '-q',

@@ -2,6 +2,7 @@
 // graphql-transport-ws, several subscriptions each, recording when each poke
 // arrives. Every server gets exactly the same frames.
 import WebSocket from 'ws';
+import { withTenantHint } from 'pokegate/client';
 import { subprotocol, subscriptionQuery, type Poke } from './workload.js';
 
 /** Epoch milliseconds with sub-millisecond resolution, comparable across the benchmark's processes. */
@@ -43,7 +44,15 @@ export interface SubscriberPool {
   close(): Promise<void>;
 }
 
-export function createSubscriberPool(wsUrl: string, authorization: string): SubscriberPool {
+/**
+ * With `tenantHint`, each socket's URL names the company of its first
+ * subscription as `pokegate/client` does, for a load balancer that hashes by it.
+ */
+export function createSubscriberPool(
+  wsUrl: string,
+  authorization: string,
+  tenantHint = false,
+): SubscriberPool {
   const sockets: WebSocket[] = [];
   const errors: string[] = [];
   let size = 0;
@@ -105,7 +114,8 @@ export function createSubscriberPool(wsUrl: string, authorization: string): Subs
   /** Opens a socket of subscribers `base`, `base + 1`, …; a negative `base` opens the stalled one. */
   function connect(base: number, companies: readonly string[]): Promise<WebSocket> {
     return new Promise((resolve, reject) => {
-      const socket = new WebSocket(wsUrl, subprotocol, { perMessageDeflate: false });
+      const url = tenantHint ? withTenantHint(wsUrl, companies[0]) : wsUrl;
+      const socket = new WebSocket(url, subprotocol, { perMessageDeflate: false });
       const recorded = base >= 0;
       if (recorded) sockets.push(socket);
       const timer = setTimeout(() => {

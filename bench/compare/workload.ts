@@ -41,6 +41,14 @@ export interface ServerStats {
   readonly subscriptions: number;
   /** Read-view visibility checks since start (0 for the raw baseline, which has none). */
   readonly checks: number;
+  /** pokegate only: messages its transient consumer took from the broker since start. */
+  readonly brokerEvents?: number;
+  /** pokegate only: deliveries its projector settled since start. */
+  readonly projected?: number;
+  /** pokegate only: submissions whose gate budget ran out before the change was visible (no poke). */
+  readonly timedOut?: number;
+  /** pokegate only: its transient queue's bindings now (absent before interest routing). */
+  readonly bindings?: number;
 }
 
 /** The `next` payload of a poke, serialised once. */
@@ -71,6 +79,8 @@ export interface Layout {
   readonly name: string;
   readonly subscribers: number;
   readonly companies: 'one' | 'each';
+  /** With `each`: this many subscribers in a row share a company. @default 1 */
+  readonly perCompany?: number;
   /** The companies' names: `<prefix>0`, `<prefix>1`, … @default 'c' */
   readonly prefix?: string;
   /** One more subscriber on each of these companies, after the others (the noisy neighbour's flooder). */
@@ -83,7 +93,10 @@ export interface Layout {
 export function companiesOf(layout: Layout): string[] {
   const prefix = layout.prefix ?? 'c';
   return [
-    ...Array.from({ length: layout.subscribers }, (_, i) => `${prefix}${layout.companies === 'one' ? 0 : i}`),
+    ...Array.from(
+      { length: layout.subscribers },
+      (_, i) => `${prefix}${layout.companies === 'one' ? 0 : Math.floor(i / (layout.perCompany ?? 1))}`,
+    ),
     ...(layout.extra ?? []),
   ];
 }

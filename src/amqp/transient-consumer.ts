@@ -78,7 +78,7 @@ class AmqpTransientConsumer<E> implements TransientConsumer {
         this.#connected(first);
       },
       disconnected: () => {
-        this.#setConsuming(false);
+        this.#lost();
       },
     });
   }
@@ -107,11 +107,21 @@ class AmqpTransientConsumer<E> implements TransientConsumer {
   async #setup(model: ChannelModel): Promise<void> {
     const channel = await model.createChannel();
     this.#connection.watch(model, channel, () => {
-      this.#setConsuming(false);
+      this.#lost();
     });
     await channel.assertExchange(this.#exchange, 'topic', { durable: true });
     const { queue } = await channel.assertQueue('', { exclusive: true, autoDelete: true, durable: false });
-    for (const key of this.#dispatcher.bindingKeys) await channel.bindQueue(queue, this.#exchange, key);
+    const exchange = this.#exchange;
+    for (const key of this.#dispatcher.bindingKeys) await channel.bindQueue(queue, exchange, key);
+    // Exactly the keys with receivers now (or lingering), before the first message.
+    await this.#dispatcher.interest?.attach({
+      bind: async (pattern) => {
+        await channel.bindQueue(queue, exchange, pattern);
+      },
+      unbind: async (pattern) => {
+        await channel.unbindQueue(queue, exchange, pattern);
+      },
+    });
     await channel.prefetch(this.#prefetch);
     await channel.consume(
       queue,
@@ -125,6 +135,9 @@ class AmqpTransientConsumer<E> implements TransientConsumer {
         queue,
         exchange: this.#exchange,
         bindingKeys: this.#dispatcher.bindingKeys,
+        ...(this.#dispatcher.interest === undefined
+          ? {}
+          : { interestBindings: this.#dispatcher.interest.bindings - this.#dispatcher.bindingKeys.length }),
         prefetch: this.#prefetch,
       },
       'consuming',
@@ -136,6 +149,13 @@ class AmqpTransientConsumer<E> implements TransientConsumer {
     // Consuming again before resyncing: nothing falls between the two. Before
     // the first start only receivers already open can have missed anything.
     this.#dispatcher.resync(first);
+    this.#dispatcher.interest?.connected();
+  }
+
+  /** The channel or the connection is gone, and the exclusive queue with it. */
+  #lost(): void {
+    this.#setConsuming(false);
+    this.#dispatcher.interest?.detach();
   }
 
   /** Called by amqplib for each delivery; it must never throw. */
@@ -156,6 +176,7 @@ class AmqpTransientConsumer<E> implements TransientConsumer {
   }
 
   async #close(): Promise<void> {
+    this.#dispatcher.interest?.dispose();
     this.#acks.close();
     await this.#connection.close();
     this.#setConsuming(false);

@@ -144,15 +144,19 @@ class Bus implements InProcessBus {
 
 class BusConsumer<E> implements TransientConsumer, Subscriber {
   readonly #dispatcher: Dispatcher;
-  readonly #matches: TopicMatcher;
+  /** The binding keys, then the patterns interest bound, in the order bound. */
+  readonly #patterns: string[];
+  #matches: TopicMatcher;
   readonly #registered: Set<Subscriber>;
+  #starting: Promise<void> | undefined;
   #inbox: { readonly routingKey: string; readonly body: Uint8Array }[] = [];
   #consuming = false;
   #closed = false;
 
   constructor(options: TransientConsumerOptions<E>, registered: Set<Subscriber>) {
     this.#dispatcher = createDispatcher(options, 'transient-consumer');
-    this.#matches = createTopicMatcher(this.#dispatcher.bindingKeys);
+    this.#patterns = [...this.#dispatcher.bindingKeys];
+    this.#matches = createTopicMatcher(this.#patterns);
     this.#registered = registered;
   }
 
@@ -162,17 +166,35 @@ class BusConsumer<E> implements TransientConsumer, Subscriber {
 
   start(): Promise<void> {
     if (this.#closed) return Promise.reject(new TransportClosedError('The transient consumer'));
-    if (!this.#consuming) {
-      this.#consuming = true;
-      this.#registered.add(this);
-      this.#dispatcher.observer.consuming({ consuming: true });
-      this.#dispatcher.logger.info(
-        { bindingKeys: this.#dispatcher.bindingKeys },
-        'consuming from the in-process bus',
-      );
-      this.#dispatcher.resync(true);
-    }
-    return Promise.resolve();
+    this.#starting ??= this.#start();
+    return this.#starting;
+  }
+
+  async #start(): Promise<void> {
+    // Bound as a broker would, one confirmed step at a time: the same contract on both.
+    await this.#dispatcher.interest?.attach({
+      bind: (pattern) => {
+        this.#patterns.push(pattern);
+        this.#matches = createTopicMatcher(this.#patterns);
+        return Promise.resolve();
+      },
+      unbind: (pattern) => {
+        const index = this.#patterns.lastIndexOf(pattern);
+        if (index >= this.#dispatcher.bindingKeys.length) this.#patterns.splice(index, 1);
+        this.#matches = createTopicMatcher(this.#patterns);
+        return Promise.resolve();
+      },
+    });
+    if (this.#closed) throw new TransportClosedError('The transient consumer');
+    this.#consuming = true;
+    this.#registered.add(this);
+    this.#dispatcher.observer.consuming({ consuming: true });
+    this.#dispatcher.logger.info(
+      { bindingKeys: this.#dispatcher.bindingKeys },
+      'consuming from the in-process bus',
+    );
+    this.#dispatcher.resync(true);
+    this.#dispatcher.interest?.connected();
   }
 
   /** Delivered on a later microtask, in order, as a broker would. */
@@ -193,6 +215,7 @@ class BusConsumer<E> implements TransientConsumer, Subscriber {
   close(): Promise<void> {
     if (!this.#closed) {
       this.#closed = true;
+      this.#dispatcher.interest?.dispose();
       this.#registered.delete(this);
       if (this.#consuming) {
         this.#consuming = false;

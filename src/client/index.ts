@@ -5,6 +5,7 @@
  * @module pokegate/client
  */
 export { createLiveClient } from './live-client.js';
+export { withTenantHint } from './tenant-hint.js';
 export type {
   LiveClient,
   LiveClientOptions,

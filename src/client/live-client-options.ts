@@ -13,6 +13,17 @@ export interface LiveClientOptions {
    */
   readonly url: string | (() => string | Promise<string>);
   /**
+   * A hint for the load balancer: the tenant (say, the company) this client
+   * mostly subscribes to, added to the WebSocket URL as the `tenant` query
+   * parameter (the URL otherwise unchanged; see `withTenantHint` for SSE).
+   * A balancer that hashes by it brings one tenant's subscribers onto few
+   * replicas, which then receive only that tenant's events. Only a hint: the
+   * server ignores it and serves any tenant the token allows. A function is
+   * called before each connection attempt; a throw counts as a failed attempt.
+   * @default undefined — no parameter, the URL as given
+   */
+  readonly tenant?: string | (() => string | undefined);
+  /**
    * The `connection_init` payload, e.g. `{ authorization: 'Bearer <jwt>' }`.
    * A function is called before each connection attempt, so a reconnect can
    * send a fresh token; a throw counts as a failed attempt.

@@ -15,12 +15,14 @@ import {
 } from './live-client-options.js';
 import type { LiveQuery, LiveQueryOptions } from './live-query-options.js';
 import { createLiveQuery, type LiveQueryHost } from './live-query.js';
+import { withTenantHint } from './tenant-hint.js';
 import { openSession, type Session, type SessionEnd, type WebSocketConstructor } from './session.js';
 import { keepRenewing, renewalSettings, type RenewalSettings } from './session-renewal.js';
 
 export function createLiveClient(options: LiveClientOptions): LiveClient {
   const {
     url,
+    tenant,
     connectionParams,
     getToken,
     renewal = {},
@@ -42,6 +44,12 @@ export function createLiveClient(options: LiveClientOptions): LiveClient {
           'a WebSocket class (there is no global WebSocket here: pass one)',
         );
   expectFunction('shouldRetry', shouldRetry);
+  expectThat(
+    'tenant',
+    tenant,
+    tenant === undefined || typeof tenant === 'function' || (typeof tenant === 'string' && tenant !== ''),
+    'a non-empty string or a function',
+  );
   expectInteger('connectionAckTimeoutMs', connectionAckTimeoutMs, 0);
   const backoff: Backoff = createBackoff(retry, random, defaultRetry);
   const renewing =
@@ -50,6 +58,7 @@ export function createLiveClient(options: LiveClientOptions): LiveClient {
       : renewalSettings(getToken, renewal, { clock, random, onRenewal: guardHook(options, 'onRenewal') });
   return new LiveClientEngine({
     url,
+    tenant,
     connectionParams,
     renewal: renewing,
     webSocketImpl: socketClass,
@@ -64,6 +73,7 @@ export function createLiveClient(options: LiveClientOptions): LiveClient {
 
 interface EngineOptions {
   readonly url: LiveClientOptions['url'];
+  readonly tenant: LiveClientOptions['tenant'];
   readonly connectionParams: LiveClientOptions['connectionParams'];
   /** With `getToken`: how to renew its tokens. */
   readonly renewal: RenewalSettings | undefined;
@@ -204,12 +214,15 @@ class LiveClientEngine implements LiveClient {
 
   /** One connection, from the attempt to its end. Never rejects. */
   async #attempt(): Promise<SessionEnd> {
-    const { url, connectionParams, renewal, webSocketImpl, connectionAckTimeoutMs } = this.#options;
+    const { url, tenant, connectionParams, renewal, webSocketImpl, connectionAckTimeoutMs } = this.#options;
     let target: string;
     let params: Record<string, unknown> | undefined;
     let token: string | undefined;
     try {
-      target = typeof url === 'function' ? await url() : url;
+      target = withTenantHint(
+        typeof url === 'function' ? await url() : url,
+        typeof tenant === 'function' ? tenant() : tenant,
+      );
       const resolved = typeof connectionParams === 'function' ? await connectionParams() : connectionParams;
       params = resolved === undefined ? undefined : { ...resolved };
       if (renewal !== undefined) {

@@ -1,6 +1,6 @@
 import { RegistryDisposedError } from '../common/errors.js';
 import type { Gate, GateClient, Producer, SubmitResult } from './gate.js';
-import { toSafeObserver, type Observer, type SafeObserver } from './observer.js';
+import { guardHook, toSafeObserver, type Observer, type SafeObserver } from './observer.js';
 import { ReceiverImpl, type Equals, type Offer, type Receiver } from './receiver.js';
 import { shallowEqual } from './shallow-equal.js';
 import {
@@ -12,6 +12,7 @@ import {
   expectString,
   expectThat,
 } from '../common/validate.js';
+import { abortable } from '../common/abort.js';
 
 /** The key whose receivers get everything submitted to the registry: the admin view. */
 export const WILDCARD = '*';
@@ -76,6 +77,30 @@ export interface Addressed<T> {
   readonly value: T;
 }
 
+/**
+ * Told when a key gets its first receiver and when its last one left, e.g.
+ * to bind a broker queue to the key's events only while someone listens.
+ * Called synchronously inside `addReceiver` and the receiver's close; a throw
+ * is ignored (it must never break a subscription).
+ */
+export interface KeyWatcher {
+  /** `key` has its first receiver now (the wildcard `"*"` included). */
+  added(key: string): void;
+  /** The last receiver of `key` has closed. */
+  removed(key: string): void;
+  /**
+   * For `Registry.prepare`: a promise that settles once what is submitted
+   * for `key` from then on reaches a receiver opened then (e.g. once the
+   * broker confirmed the key's binding); undefined when it already does.
+   */
+  prepare?(key: string): Promise<void> | undefined;
+}
+
+export interface PrepareOptions {
+  /** Stops waiting (resolves) when it aborts. */
+  readonly signal?: AbortSignal | undefined;
+}
+
 export interface ResyncOptions {
   /** @default the registry's `resyncWindowMs` */
   readonly windowMs?: number;
@@ -134,6 +159,26 @@ export interface Registry<T> {
    * always safe and costs a few map operations.
    */
   progress(keys: string | readonly string[], coalesceKey: string, version: number): void;
+  /**
+   * Pokes the receivers of `keys` at once with `makePoke(key)` (a receiver
+   * on several of them once), e.g. those that waited for a new binding. It
+   * leaves a `resync` still spreading alone. Returns the receivers poked.
+   */
+  resyncKeys(keys: readonly string[], makePoke: (key: string) => T): number;
+  /**
+   * Resolves once a receiver opened on `keys` will get whatever is
+   * submitted for them from then on: with a transient consumer bound by
+   * interest, once the broker confirmed their bindings; at once otherwise.
+   * Await it before `addReceiver` in a subscription resolver, and a
+   * subscriber counted is a subscriber routed. Never rejects.
+   */
+  prepare(keys: string | readonly string[], options?: PrepareOptions): Promise<void>;
+  /**
+   * Reports each key's first receiver and each key's last one leaving to
+   * `watcher`, starting with an `added` for every key open now. Returns the
+   * function that stops it.
+   */
+  watchKeys(watcher: KeyWatcher): () => void;
   /** Completes every receiver and cancels this registry's gate work. Idempotent. */
   dispose(): void;
   [Symbol.asyncDispose](): Promise<void>;
@@ -166,6 +211,8 @@ class RegistryImpl<T> implements Registry<T>, GateClient<T> {
   readonly #remove = (receiver: ReceiverImpl<T>): void => {
     this.#detach(receiver);
   };
+  /** Told of each key's first receiver and last one leaving; empty in most registries. */
+  readonly #watchers = new Set<Watcher>();
   #size = 0;
   /** Bumped once per fan-out; a receiver stamped with it has had this poke. */
   #stamp = 0;
@@ -208,8 +255,10 @@ class RegistryImpl<T> implements Registry<T>, GateClient<T> {
     const receiver = new ReceiverImpl<T>(list, this.#capacity, this.#equals, this.#remove, options.signal);
     for (const key of list) {
       const entry = this.#byKey.get(key);
-      if (entry === undefined) this.#byKey.set(key, receiver);
-      else if (entry instanceof ReceiverImpl) this.#byKey.set(key, new Set([entry, receiver]));
+      if (entry === undefined) {
+        this.#byKey.set(key, receiver);
+        for (const watcher of this.#watchers) watcher.added(key);
+      } else if (entry instanceof ReceiverImpl) this.#byKey.set(key, new Set([entry, receiver]));
       else entry.add(receiver);
     }
     this.#size++;
@@ -328,6 +377,50 @@ class RegistryImpl<T> implements Registry<T>, GateClient<T> {
     return poked;
   }
 
+  resyncKeys(keys: readonly string[], makePoke: (key: string) => T): number {
+    if (this.#disposed) return 0;
+    const stamp = ++this.#stamp;
+    const tally = { queued: 0, duplicate: 0, full: 0 };
+    for (const key of keys) {
+      const entry = this.#byKey.get(key);
+      if (entry !== undefined) this.#offerAll(entry, makePoke(key), stamp, tally);
+    }
+    this.#report(tally);
+    return tally.queued + tally.duplicate + tally.full;
+  }
+
+  async prepare(keys: string | readonly string[], options: PrepareOptions = {}): Promise<void> {
+    const waits: Promise<void>[] = [];
+    for (const watcher of this.#watchers) {
+      for (const key of typeof keys === 'string' ? [keys] : keys) {
+        const wait = watcher.prepare(key);
+        if (wait !== undefined) waits.push(wait);
+      }
+    }
+    if (waits.length === 0) return;
+    await abortable(Promise.all(waits), options.signal).catch(() => undefined);
+  }
+
+  watchKeys(watcher: KeyWatcher): () => void {
+    const safe: Watcher = {
+      added: guardHook(watcher, 'added'),
+      removed: guardHook(watcher, 'removed'),
+      prepare: (key) => {
+        try {
+          return watcher.prepare?.(key)?.catch(() => undefined);
+        } catch {
+          // A broken watcher must not keep a subscription from starting.
+          return undefined;
+        }
+      },
+    };
+    this.#watchers.add(safe);
+    for (const key of this.#byKey.keys()) safe.added(key);
+    return () => {
+      this.#watchers.delete(safe);
+    };
+  }
+
   dispose(): void {
     if (this.#disposed) return;
     this.#disposed = true;
@@ -375,11 +468,19 @@ class RegistryImpl<T> implements Registry<T>, GateClient<T> {
       const entry = this.#byKey.get(key);
       if (entry === receiver || (entry instanceof Set && entry.delete(receiver) && entry.size === 0)) {
         this.#byKey.delete(key);
+        for (const watcher of this.#watchers) watcher.removed(key);
       }
     }
     this.#size--;
     this.#observer.receivers({ registry: this.name, open: this.#size });
   }
+}
+
+/** A watcher whose hooks never throw. */
+interface Watcher {
+  added(key: string): void;
+  removed(key: string): void;
+  prepare(key: string): Promise<void> | undefined;
 }
 
 /** A key's receivers: the only one, or a Set of two or more. */

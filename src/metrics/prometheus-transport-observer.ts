@@ -12,7 +12,8 @@ const projectedOutcomes: readonly ProjectedOutcome[] = ['applied', 'duplicate', 
 /**
  * A TransportObserver that keeps the transport's metrics under the names
  * dashboards rely on: `pokegate_events_total{outcome}`,
- * `pokegate_broker_connected`, and `pokegate_projections_total{outcome}`.
+ * `pokegate_broker_connected`, `pokegate_interest_bindings`,
+ * `pokegate_interest_refused_total{registry}` and `pokegate_projections_total{outcome}`.
  * Every outcome starts at 0, so a rate is defined before the first one.
  */
 export function createPrometheusTransportObserver(
@@ -30,6 +31,17 @@ export function createPrometheusTransportObserver(
     help: '1 while the transient consumer is consuming',
     registers,
   });
+  const bindings = new Gauge({
+    name: 'pokegate_interest_bindings',
+    help: "The transient queue's bindings now (its binding keys and those interest routing made)",
+    registers,
+  });
+  const refused = new Counter({
+    name: 'pokegate_interest_refused_total',
+    help: 'Keys whose binding patterns could not be made; the wide patterns cover them',
+    labelNames: ['registry'],
+    registers,
+  });
   const projections = new Counter({
     name: 'pokegate_projections_total',
     help: 'Deliveries the projector settled, by outcome: applied, duplicate, retried, dead_lettered',
@@ -39,10 +51,13 @@ export function createPrometheusTransportObserver(
   for (const outcome of eventOutcomes) events.inc({ outcome }, 0);
   for (const outcome of projectedOutcomes) projections.inc({ outcome }, 0);
   connected.set(0);
+  bindings.set(0);
 
   return {
     event: (e) => events.inc({ outcome: e.outcome }),
     consuming: (e) => connected.set(e.consuming ? 1 : 0),
+    bindings: (e) => bindings.set(e.bindings),
+    interestRefused: (e) => refused.inc({ registry: e.registry }),
     projected: (e) => projections.inc({ outcome: e.outcome }),
   };
 }

@@ -114,7 +114,11 @@ async function openStores(
   logger: Logger,
   onClose: OnClose,
 ): Promise<{ readView: ReadView; ledger: OrderLedger }> {
-  const readView: ReadView = await createReadView({ databaseUrl: config.databaseUrl, logger });
+  const readView: ReadView = await createReadView({
+    databaseUrl: config.databaseUrl,
+    maxConnections: config.databasePoolMax,
+    logger,
+  });
   onClose(() => readView.close());
   const ledger: OrderLedger =
     config.databaseUrl === undefined

@@ -9,6 +9,12 @@ export interface Config {
   readonly amqpUrl: string | undefined;
   /** Unset → embedded PGlite. */
   readonly databaseUrl: string | undefined;
+  /**
+   * `DATABASE_POOL_MAX`: the read view's connections at most. Every replica
+   * holds up to this many, plus the owner ledger's 4 and the notice listener's
+   * one: R replicas on one PostgreSQL need R × (this + 5) of its `max_connections`.
+   */
+  readonly databasePoolMax: number;
   readonly authSecret: string;
   /** `AUTH_JWKS_URL`: verify tokens with an identity provider's key set instead of the secret. */
   readonly jwksUrl: string | undefined;
@@ -48,6 +54,17 @@ export interface Config {
   readonly rateLimit: Required<Omit<OperationRateLimitOptions, 'clock' | 'onRefused'>>;
   /** What one GraphQL operation may ask for (`MAX_OPERATION_*`). */
   readonly operationLimits: Required<OperationLimits>;
+  /** Interest routing (`INTEREST_*`); see DESIGN.md, "Interest routing". */
+  readonly interest: InterestConfig;
+}
+
+export interface InterestConfig {
+  /** `INTEREST_ROUTING`: `tenant` binds per company with local subscribers; `all` binds `orders.#` always. */
+  readonly routing: 'tenant' | 'all';
+  /** `INTEREST_LINGER_MS`: how long a company's binding stays after its last local subscriber left. */
+  readonly lingerMs: number;
+  /** `INTEREST_MAX_BINDINGS`: companies bound at most; past it the replica binds `orders.#`. */
+  readonly maxBindings: number;
 }
 
 /** Signs development tokens only: never use it in production. */
@@ -93,6 +110,14 @@ function url(env: NodeJS.ProcessEnv, name: string, protocols: readonly string[])
   return raw;
 }
 
+function choice<C extends string>(env: NodeJS.ProcessEnv, name: string, choices: readonly C[]): C {
+  const raw = text(env, name) ?? choices[0];
+  if (!choices.includes(raw as C)) {
+    throw new ConfigError(`Expected ${name} to be ${choices.join(' or ')}, got "${raw}"`);
+  }
+  return raw as C;
+}
+
 function flag(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
   const raw = text(env, name);
   if (raw === undefined) return fallback;
@@ -130,6 +155,7 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env): Config {
     port: integer(env, 'PORT', 4000, 0, 65_535),
     amqpUrl: url(env, 'AMQP_URL', ['amqp:', 'amqps:']),
     databaseUrl: url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),
+    databasePoolMax: integer(env, 'DATABASE_POOL_MAX', 10, 1, 1_000),
     authSecret: secret ?? devAuthSecret,
     devSecret: secret === undefined && jwksUrl === undefined,
     jwksUrl,
@@ -170,6 +196,11 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxAliases: integer(env, 'MAX_OPERATION_ALIASES', defaultOperationLimits.maxAliases, 0, 1_000_000),
       maxDepth: integer(env, 'MAX_OPERATION_DEPTH', defaultOperationLimits.maxDepth, 1, 1_000),
       maxCost: integer(env, 'MAX_OPERATION_COST', defaultOperationLimits.maxCost, 1, 1_000_000_000),
+    },
+    interest: {
+      routing: choice(env, 'INTEREST_ROUTING', ['tenant', 'all'] as const),
+      lingerMs: integer(env, 'INTEREST_LINGER_MS', 30_000, 0, 3_600_000),
+      maxBindings: integer(env, 'INTEREST_MAX_BINDINGS', 1_000, 1, 100_000),
     },
   };
 }

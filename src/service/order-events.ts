@@ -9,11 +9,19 @@ import {
   type Publisher,
   type Registry,
   type TransientConsumer,
+  type TransientConsumerOptions,
   type TransportObserver,
 } from 'pokegate';
 import type { Config } from './config.js';
 import type { OnClose } from './on-close.js';
-import { orderBindingKey, orderEventSchema, orderRoutingKey, type OrderEvent } from './orders/events.js';
+import {
+  companyBindingKeys,
+  orderBindingKey,
+  orderEventSchema,
+  orderRoutingKey,
+  orderVersion1BindingKey,
+  type OrderEvent,
+} from './orders/events.js';
 import { createOrdersMapper } from './orders/mapper.js';
 import { createOrderProjection } from './orders/projection.js';
 import type { ReadView } from './orders/read-view.js';
@@ -41,6 +49,27 @@ export interface OrderEvents {
   readonly broker: 'in-process' | 'rabbitmq';
 }
 
+/**
+ * What the transient queue is bound to: with interest routing (the default)
+ * the version-1 keys always, and `orders.*.<tenant>` per company with local
+ * subscribers (`orders.#` for an admin's `"*"`); otherwise every event.
+ */
+function consumerBindings(
+  config: Config,
+): Pick<TransientConsumerOptions<OrderEvent>, 'bindingKeys' | 'interest'> {
+  const { routing, lingerMs, maxBindings } = config.interest;
+  if (routing === 'all') return { bindingKeys: [orderBindingKey] };
+  return {
+    bindingKeys: [orderVersion1BindingKey],
+    interest: {
+      patterns: (companyId) => companyBindingKeys(companyId),
+      wide: [orderBindingKey],
+      lingerMs,
+      maxBindings,
+    },
+  };
+}
+
 /** Creates the order events' parts on RabbitMQ (`AMQP_URL`) or in process, and starts them. */
 export async function startOrderEvents(options: OrderEventsOptions): Promise<OrderEvents> {
   const { config, logger, readView, gate, ordersChanged, tokens, observer, committed, onClose } = options;
@@ -54,7 +83,7 @@ export async function startOrderEvents(options: OrderEventsOptions): Promise<Ord
     parse,
     map: createOrdersMapper(ordersChanged, readView, tokens),
     registries: [resyncTarget(ordersChanged, resyncPoke)],
-    bindingKeys: [orderBindingKey],
+    ...consumerBindings(config),
     observer,
     logger,
   };

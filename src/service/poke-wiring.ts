@@ -1,7 +1,7 @@
 import type { Registry as PromRegistry } from 'prom-client';
 import { createGate, createRegistry, type Gate, type Registry } from 'pokegate';
-import type { NotificationListener } from 'pokegate/postgres';
 import { createPrometheusObserver } from 'pokegate/prometheus';
+import { createCommitListening } from './commit-listening.js';
 import type { Config } from './config.js';
 import type { OnClose } from './on-close.js';
 import type { ReadView } from './orders/read-view.js';
@@ -32,16 +32,28 @@ export async function createPokeWiring(
   // Every replica's commits reach the gate as notices while the listener is
   // live: a poke then checks once, after its commit. While it is not, the
   // local projector's reports (`onProjected`) still end the first wait early.
-  // No notice can come before the registry below exists: nothing is projected
-  // yet, and a notice arrives as a later socket event.
-  const commits: NotificationListener = await readView.listenCommits(({ companyId, orderId, version }) => {
-    committed(companyId, orderId, version);
+  // The listener opens below, once the registry and read-after exist.
+  const listening = createCommitListening({
+    open: () =>
+      readView.listenCommits(
+        ({ companyId, orderId, version }) => {
+          committed(companyId, orderId, version);
+        },
+        {
+          // Every replica hears every company's commits: one without a local subscriber
+          // of the company, and no read waiting, drops the commit before any other work.
+          interested: (companyId) => readAfter.waiting > 0 || ordersChanged.hasReceivers(companyId),
+        },
+      ),
+    // With interest routing a replica that serves nobody closes its listener
+    // after the linger; with every event routed everywhere, it never does.
+    idleMs: config.interest.routing === 'all' ? Infinity : config.interest.lingerMs,
   });
-  onClose(() => commits.close());
+  onClose(() => listening.close());
   const gate: Gate = createGate({
     observer: createPrometheusObserver({ register: metrics, registries: ['ordersChanged'] }),
     awaitProgressMs: 10,
-    progressLive: () => commits.live,
+    progressLive: () => listening.live,
     fallbackMs: config.gateFallbackMs,
   });
   const ordersChanged: Registry<OrderChange> = createRegistry<OrderChange>({ name: 'ordersChanged', gate });
@@ -54,6 +66,10 @@ export async function createPokeWiring(
     readView,
     timeoutMs: config.readAfterTimeoutMs,
     register: metrics,
+    // A read waiting for a token wants the notices that wake it.
+    waiting: () => {
+      listening.want();
+    },
   });
   onClose(() => readAfter.dispose());
   /**
@@ -65,5 +81,17 @@ export async function createPokeWiring(
     ordersChanged.progress(companyId, orderId, version);
     readAfter.notify(orderId, version);
   };
+  onClose(
+    ordersChanged.watchKeys({
+      added: () => {
+        listening.hold(1);
+      },
+      removed: () => {
+        listening.hold(-1);
+      },
+    }),
+  );
+  listening.want();
+  await listening.opened();
   return { gate, ordersChanged, tokens, readAfter, committed };
 }

@@ -13,6 +13,8 @@ export interface OrdersReadAfterOptions {
   /** `READ_AFTER_TIMEOUT_MS`. */
   readonly timeoutMs: number;
   readonly register: PromRegistry;
+  /** Called each time a read checks whether its tokens are visible. */
+  readonly waiting?: () => void;
 }
 
 export interface OrdersReadAfter {
@@ -24,7 +26,7 @@ export interface OrdersReadAfter {
 
 /** Read-after tokens for orders: a token is (company, order, version), visible once `order(id)` here shows it. */
 export function createOrdersReadAfter(options: OrdersReadAfterOptions): OrdersReadAfter {
-  const { secret, readView, timeoutMs, register } = options;
+  const { secret, readView, timeoutMs, register, waiting } = options;
   const tokens = createOrderTokens(secret);
   const readAfter = createReadAfter({
     timeoutMs,
@@ -38,6 +40,7 @@ export function createOrdersReadAfter(options: OrdersReadAfterOptions): OrdersRe
       return { key: orderId, version };
     },
     isVisible: async ({ key, version }, { signal }) => {
+      waiting?.();
       const state = await readView.orderState(key, { signal, atLeast: version });
       return state !== null && state.version >= version;
     },

@@ -85,14 +85,14 @@ export const resolvers: Resolvers = {
   },
   Subscription: {
     ordersChanged: {
-      subscribe(_, { companyId }, context) {
+      async subscribe(_, { companyId }, context) {
         authorize(context, companyId);
         // A renewal whose token no longer allows the company ends this subscription.
         context.session?.guard(canAccessCompany, companyId);
-        return context.ordersChanged.addReceiver(
-          companyId,
-          context.signal === undefined ? {} : { signal: context.signal },
-        );
+        const options = context.signal === undefined ? {} : { signal: context.signal };
+        // Bound first (interest routing): a subscriber counted is one the broker routes to.
+        await context.ordersChanged.prepare(companyId, options);
+        return context.ordersChanged.addReceiver(companyId, options);
       },
       resolve: (change: unknown) => change as never,
     },

@@ -1,4 +1,5 @@
 import type { EventParser } from './event-parser.js';
+import { InterestBindings } from './interest.js';
 import { createLogThrottle } from '../common/log-throttle.js';
 import { reasonOf } from '../common/errors.js';
 import { silentLogger, type Logger } from '../common/logger.js';
@@ -18,6 +19,8 @@ export interface Dispatcher {
   readonly bindingKeys: readonly string[];
   readonly logger: Logger;
   readonly observer: SafeTransportObserver;
+  /** The bindings that follow the registries' receivers, with the `interest` option. */
+  readonly interest: InterestBindings | undefined;
   /** Never throws: whatever the message, it is counted and may be acknowledged. */
   dispatch(routingKey: string, body: Uint8Array): EventOutcome;
   /**
@@ -42,11 +45,16 @@ export function createDispatcher<E>(options: TransientConsumerOptions<E>, compon
   const logger = (options.logger ?? silentLogger).child({ component });
   // A poison flood is one line, then one summary per interval: the counter has every one.
   const malformed = createLogThrottle({ logger });
+  const interest =
+    options.interest === undefined
+      ? undefined
+      : new InterestBindings(options.interest, { targets: registries, bindingKeys, observer, logger });
 
   return {
     bindingKeys,
     logger,
     observer,
+    interest,
     dispatch(routingKey, body) {
       const parsed = parse(body);
       if (!parsed.ok) {

@@ -1,6 +1,7 @@
 import type { Producer } from '../core/gate.js';
 import type { Addressed, Registry, SubmitOptions } from '../core/registry.js';
 import type { EventParser } from './event-parser.js';
+import type { InterestOptions } from './interest-options.js';
 import type { Logger } from '../common/logger.js';
 import type { TransportObserver } from './transport-observer.js';
 
@@ -80,10 +81,21 @@ export interface TransientConsumerOptions<E> {
    */
   readonly registries?: readonly ResyncTarget[];
   /**
-   * Topic patterns the consumer listens to (`*` one word, `#` any number).
+   * Topic patterns the consumer listens to (`*` one word, `#` any number),
+   * always. With `interest`, the patterns of events that name no key (a
+   * service's version-1 routing keys, say).
    * @default ['#']
    */
   readonly bindingKeys?: readonly string[];
+  /**
+   * Interest routing: the queue is bound, besides `bindingKeys`, to a key's
+   * patterns only while the key has receivers in `registries` (and
+   * `lingerMs` after), so the broker sends this replica only what its
+   * receivers need. Receivers whose key was not bound yet get one resync
+   * poke once the broker confirmed its binding.
+   * @default undefined — `bindingKeys` only
+   */
+  readonly interest?: InterestOptions | undefined;
   readonly observer?: TransportObserver;
   /** @default a silent logger */
   readonly logger?: Logger;

@@ -14,6 +14,16 @@ export interface ConsumingEvent {
   /** Whether the transient consumer is consuming now. */
   readonly consuming: boolean;
 }
+export interface BindingsEvent {
+  /** The transient queue's bindings now: its binding keys and the bindings interest made. */
+  readonly bindings: number;
+}
+export interface InterestRefusedEvent {
+  /** The registry whose key it was. */
+  readonly registry: string;
+  /** Why the key's patterns were refused; the key is then covered by the wide patterns. */
+  readonly reason: string;
+}
 export interface ProjectedEvent {
   readonly outcome: ProjectedOutcome;
 }
@@ -27,6 +37,10 @@ export interface TransportObserver {
   event?(event: EventReceivedEvent): void;
   /** The transient consumer started or stopped consuming (a gap starts or ends). */
   consuming?(event: ConsumingEvent): void;
+  /** The transient queue's bindings changed (interest routing), or its queue was lost (0). */
+  bindings?(event: BindingsEvent): void;
+  /** A key's binding patterns could not be made (the mapping threw, or gave no valid pattern). */
+  interestRefused?(event: InterestRefusedEvent): void;
   /** Once per delivery the projector settled. */
   projected?(event: ProjectedEvent): void;
 }
@@ -38,6 +52,8 @@ export function toSafeTransportObserver(observer: TransportObserver = {}): SafeT
   return {
     event: guardHook(observer, 'event'),
     consuming: guardHook(observer, 'consuming'),
+    bindings: guardHook(observer, 'bindings'),
+    interestRefused: guardHook(observer, 'interestRefused'),
     projected: guardHook(observer, 'projected'),
   };
 }

@@ -3,7 +3,7 @@ import type { Client } from 'graphql-ws';
 import { SignJWT } from 'jose';
 import { retryQueueName } from 'pokegate/amqp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { accessRoutingKeys, type AccessEvent } from '../../src/examples/access/events.js';
+import { accessRoutingKey, type AccessEvent } from '../../src/examples/access/events.js';
 import {
   startAccessService,
   type AccessChange,
@@ -54,7 +54,7 @@ describe('the access example service, end to end', () => {
     const version = (versions.get(subject) ?? 0) + 1;
     versions.set(subject, version);
     const full = { ...event, eventId: randomUUID(), version, occurredAt: new Date().toISOString() };
-    await admin.publish(exchange, accessRoutingKeys[event.type], Buffer.from(JSON.stringify(full)));
+    await admin.publish(exchange, accessRoutingKey(full), Buffer.from(JSON.stringify(full)));
   }
 
   const httpUrl = (): string => `http://127.0.0.1:${service.port}`;

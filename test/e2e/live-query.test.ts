@@ -276,7 +276,13 @@ describe('live queries against the reference service', () => {
 
   it('sends mutations over the connection, and rejects GraphQL errors with OperationError', async () => {
     const h = await harness();
+    const before = await metric(service.httpUrl, 'pokegate_receivers');
     const { updates } = watch(h, ordersFresh);
+    // A subscriber counted is one the broker routes to (interest routing binds its company first).
+    await waitFor(
+      'the subscription counted',
+      async () => (await metric(service.httpUrl, 'pokegate_receivers')) > before,
+    );
     const receipt = await h.client.request(PlaceOrderDocument, { companyId: h.companyId, total: 12.5 });
     expect(receipt.placeOrder.version).toBe(1);
     await waitFor('the order to show', () => updates.at(-1)?.ids.includes(receipt.placeOrder.orderId));

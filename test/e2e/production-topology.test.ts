@@ -9,6 +9,7 @@ import { ordersFresh } from '../../src/service/demo/freshness.js';
 import { createLiveClient, type LiveClient } from 'pokegate/client';
 import { amqpUrl, openAdmin, uniqueName, projectorQueues } from '../utils/amqp.js';
 import { query, secret, token } from '../utils/graphql-client.js';
+import { haproxyConfig } from '../utils/haproxy.js';
 import { freePort, runProcess, type ChildProcessHandle } from '../utils/process.js';
 import { createDatabase, killAll, metric, startService, type ServiceProcess } from '../utils/service.js';
 import { watchOrders, type WatchedOrders } from '../utils/live-orders.js';
@@ -17,17 +18,10 @@ import WebSocket from 'ws';
 
 const repository = new URL('../../', import.meta.url);
 const companyId = 'c1';
-
-function haproxyConfig(source: string, proxyPort: number, replicas: readonly number[]): string {
-  const servers = replicas.map((port, i) => `server pokegate-${i + 1} 127.0.0.1:${port}`).join('\n  ');
-  const config = source
-    .replace(/^resolvers docker\n(?: .*\n)+/m, '')
-    .replace('bind :8080', `bind 127.0.0.1:${proxyPort}`)
-    .replace(' resolvers docker resolve-prefer ipv4 init-addr none', '')
-    .replace('server-template pokegate- 8 pokegate:4000', servers);
-  expect(config).not.toMatch(/docker|pokegate:4000/);
-  return config;
-}
+/** Companies whose clients name their tenant: the proxy hashes them onto the replicas. */
+const tenants = ['t1', 't2', 't3', 't4', 't5', 't6'];
+/** Clients per tenant: together on one replica, or the hint did not work. */
+const clientsPerTenant = 3;
 
 function prometheusConfig(source: string, targets: readonly string[]): string {
   const config = source.replace(
@@ -80,11 +74,9 @@ describe('the production topology: HAProxy, two replicas, Prometheus', () => {
     const proxyPort = await freePort();
     proxyUrl = `http://127.0.0.1:${proxyPort}`;
     const haproxyFile = join(directory, 'haproxy.cfg');
-    const haproxySource = await readFile(new URL('deploy/haproxy/haproxy.cfg', repository), 'utf8');
     await writeFile(
       haproxyFile,
-      haproxyConfig(
-        haproxySource,
+      await haproxyConfig(
         proxyPort,
         replicas.map((r) => r.port),
       ),
@@ -102,7 +94,7 @@ describe('the production topology: HAProxy, two replicas, Prometheus', () => {
       `--storage.tsdb.path=${join(directory, 'data')}`,
       `--web.listen-address=127.0.0.1:${prometheusPort}`,
     ]);
-    jwt = await token({ companies: [companyId] });
+    jwt = await token({ companies: [companyId, ...tenants] });
     await waitFor('HAProxy to forward to a ready replica', async () => {
       const response = await fetch(`${proxyUrl}/readyz`).catch(() => undefined);
       return response?.status === 200;
@@ -128,29 +120,36 @@ describe('the production topology: HAProxy, two replicas, Prometheus', () => {
     await rm(directory, { recursive: true, force: true });
   }, 60_000);
 
-  /** A live query of `companyId` through the proxy, with the reason of every update. */
-  function liveThroughProxy() {
+  /** A live query of `company` through the proxy (hashed by it with `tenant`), with the reason of every update. */
+  function liveThroughProxy(company = companyId, tenant?: string) {
     const client = createLiveClient({
       url: `${proxyUrl.replace('http', 'ws')}/graphql`,
+      ...(tenant === undefined ? {} : { tenant }),
       connectionParams: { authorization: `Bearer ${jwt}` },
       webSocketImpl: WebSocket,
       retry: { minDelayMs: 50, maxDelayMs: 500 },
     });
     clients.push(client);
-    return watchOrders(client, companyId, { isFresh: ordersFresh });
+    return watchOrders(client, company, { isFresh: ordersFresh });
   }
 
-  async function placeOrder(): Promise<string> {
+  async function placeOrder(company = companyId): Promise<string> {
     const { status, body } = await query<{ placeOrder: { orderId: string } }>(
       proxyUrl,
       jwt,
-      `mutation { placeOrder(companyId: "${companyId}", total: 1) { orderId } }`,
+      `mutation { placeOrder(companyId: "${company}", total: 1) { orderId } }`,
     );
     expect(status).toBe(200);
     return body.data?.placeOrder.orderId ?? '';
   }
 
   const views: WatchedOrders[] = [];
+  /** The tenant-hinted live queries, by tenant, and the replica (index) each tenant landed on. */
+  const tenantViews = new Map<string, WatchedOrders[]>();
+  const tenantReplica = new Map<string, number>();
+
+  const receiversByReplica = (): Promise<number[]> =>
+    Promise.all(replicas.map((replica) => metric(replica.metricsUrl ?? '', 'pokegate_receivers')));
 
   it('serves HTTP, SSE and WebSocket through the proxy, and not /metrics', async () => {
     expect((await fetch(`${proxyUrl}/metrics`)).status).toBe(404);
@@ -204,26 +203,63 @@ describe('the production topology: HAProxy, two replicas, Prometheus', () => {
     });
   }, 40_000);
 
-  it('takes a stopped replica out through /readyz; its clients reconnect through the proxy and go on', async () => {
-    const counts = await Promise.all(
-      replicas.map((replica) => metric(replica.metricsUrl ?? '', 'pokegate_receivers')),
+  it('hashes clients that name their tenant: each company’s subscribers land on one replica', async () => {
+    for (const tenant of tenants) {
+      const before = await receiversByReplica();
+      const opened = Array.from({ length: clientsPerTenant }, () => liveThroughProxy(tenant, tenant));
+      tenantViews.set(tenant, opened);
+      await waitFor(`the live queries of ${tenant}`, () =>
+        opened.every((view) => view.live.status === 'live'),
+      );
+      const added = (await receiversByReplica()).map((count, i) => count - (before[i] ?? 0));
+      // All of one company's sockets on one replica, none on the other.
+      expect(added.toSorted((a, b) => a - b)).toEqual([0, clientsPerTenant]);
+      tenantReplica.set(
+        tenant,
+        added.findIndex((count) => count === clientsPerTenant),
+      );
+    }
+    // A hint chooses where a request is cheapest, never whether it is served:
+    // any replica answers a request hashed to it, whatever company it asks for.
+    const { status, body } = await query<{ orders: unknown[] }>(
+      `${proxyUrl}/graphql?tenant=${tenants[0] ?? ''}`,
+      jwt,
+      `query { orders(companyId: "${companyId}") { id } }`,
     );
-    const stopped = counts.findIndex((count) => count > 0);
+    expect(status).toBe(200);
+    expect(body.errors).toBeUndefined();
+  });
+
+  it('takes a stopped replica out through /readyz; its clients reconnect through the proxy to the next replica, resync and go on', async () => {
+    // A replica that some tenant hashed to, so that its clients have somewhere new to go.
+    const stopped = tenantReplica.get(tenants[0] ?? '') ?? -1;
     expect(stopped).toBeGreaterThanOrEqual(0);
-    const reconnects = (view: WatchedOrders): number =>
-      view.updates.filter((update) => update.reason === 'reconnected').length;
-    const reconnectedBefore = views.map(reconnects);
+    const moved = tenants.filter((tenant) => tenantReplica.get(tenant) === stopped);
+    const movedViews = moved.flatMap((tenant) => tenantViews.get(tenant) ?? []);
     expect((await replicas[stopped]?.stop())?.code).toBe(0);
 
     await waitFor('HAProxy to take the replica out', () =>
       proxy?.lines.some((line) => line.includes(`pokegate-${stopped + 1} is DOWN`)),
     );
-    await waitFor('a client of the stopped replica to refetch after reconnecting', () =>
-      views.some((view, i) => reconnects(view) > (reconnectedBefore[i] ?? 0)),
-    );
     await waitFor('both live queries live again', () => views.every((view) => view.live.status === 'live'));
+    // The stopped replica's tenants hash to the next replica on the ring: each of
+    // their clients reconnects there and resyncs by refetching (the new replica
+    // bound the company before it counted the subscription, so nothing published
+    // after that is missed, and no resync poke is needed).
+    await waitFor('every moved client to reconnect and refetch', () =>
+      movedViews.every(
+        (view) =>
+          view.live.status === 'live' && view.updates.some((update) => update.reason === 'reconnected'),
+      ),
+    );
     const orderId = await placeOrder();
     await waitFor('the next order in both live queries', () => views.every((view) => view.shows(orderId)));
     expect(views.every((view) => view.updates.at(-1)?.reason === 'poke')).toBe(true);
-  }, 40_000);
+    for (const tenant of moved) {
+      const tenantOrder = await placeOrder(tenant);
+      await waitFor(`the next order of ${tenant} in its moved live queries`, () =>
+        (tenantViews.get(tenant) ?? []).every((view) => view.shows(tenantOrder)),
+      );
+    }
+  }, 60_000);
 });

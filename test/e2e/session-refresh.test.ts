@@ -202,9 +202,15 @@ describe('sessions that outlive their first token', () => {
       getToken: () => token({ sub: 'judy', companies, expiresInSec: 120 }),
     });
     try {
+      const receivers = await metric(service.httpUrl, 'pokegate_receivers');
       const kept = watchOrders(client, 'c4');
       const dropped = watchOrders(client, 'c5');
       await waitFor('both live queries', () => kept.live.status === 'live' && dropped.live.status === 'live');
+      // A subscriber counted is one the broker routes to (interest routing binds its company first).
+      await waitFor(
+        'both subscriptions counted',
+        async () => (await metric(service.httpUrl, 'pokegate_receivers')) >= receivers + 2,
+      );
       await waitFor('the renewal wait', () => clock.pending === 1);
       const narrowedBefore = await refreshes('narrowed');
       companies = ['c4'];

@@ -61,7 +61,7 @@ async function startReplica(): Promise<Replica> {
       return [route(registry, event.companyId, () => poke)];
     },
     registries: [resyncTarget(registry, resyncPoke)],
-    bindingKeys: ['orders.*'],
+    bindingKeys: ['orders.#'],
     observer,
     logger: logs.logger,
     reconnect,
@@ -130,7 +130,7 @@ async function startProjector(queue: string): Promise<MemoryReadView> {
     url,
     exchange,
     queue,
-    bindingKeys: ['orders.*'],
+    bindingKeys: ['orders.#'],
     parse,
     project: view.project,
     retryDelaysMs: [20, 20, 20, 20, 20],

@@ -49,7 +49,7 @@ describe('the projector under a broker stop', () => {
       url,
       exchange,
       queue: 'projection',
-      bindingKeys: ['orders.*'],
+      bindingKeys: ['orders.#'],
       parse: createEventParser({ schema: orderEventSchema }),
       project: async (events, context) => {
         // The first batch with events in it waits for the broker to go down, then commits.

@@ -42,7 +42,7 @@ async function startConsumer(
     url: amqpUrl,
     exchange,
     parse,
-    bindingKeys: ['orders.*'],
+    bindingKeys: ['orders.#'],
     map: (event) => [route(registry, event.companyId, producer, { coalesceKey: event.orderId })],
     observer: {
       ...recorder,

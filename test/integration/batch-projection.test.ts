@@ -56,7 +56,7 @@ function projectorFor(
     url: amqpUrl,
     exchange,
     queue,
-    bindingKeys: ['orders.*'],
+    bindingKeys: ['orders.#'],
     parse,
     project: async (events, context) => {
       batches.push(events.length);
@@ -167,7 +167,7 @@ describe('the projector in batches', () => {
       url: amqpUrl,
       exchange,
       queue,
-      bindingKeys: ['orders.*'],
+      bindingKeys: ['orders.#'],
       parse,
       retryDelaysMs,
       observer,

@@ -329,6 +329,28 @@ describe.each(backends)('read view on $name', ({ start, drop }) => {
     expect(listener.live).toBe(false);
   });
 
+  it('drops the commits of companies it is not interested in, right after the decode', async () => {
+    const wanted = fresh();
+    const other = fresh();
+    const heard: OrderCommit[] = [];
+    const asked: string[] = [];
+    const listener = opened(
+      await view.listenCommits((commit) => heard.push(commit), {
+        interested: (companyId) => {
+          asked.push(companyId);
+          return companyId === wanted.companyId;
+        },
+      }),
+    );
+    await waitFor('the listener to be live', () => listener.live);
+    await view.apply(placed(other));
+    await view.apply(placed(wanted));
+    await waitFor('the notice of the wanted company', () => heard.length === 1);
+    expect(heard).toEqual([{ ...wanted, version: 1, removed: false }]);
+    expect(asked).toEqual([other.companyId, wanted.companyId]);
+    await listener.close();
+  });
+
   it('answers a ping', async () => {
     await expect(view.ping()).resolves.toBeUndefined();
   });

@@ -22,14 +22,21 @@ import {
   type Registry,
   type TransientConsumer,
   type TransientConsumerOptions,
+  type InterestOptions,
 } from 'pokegate';
 import { createInProcessBus, type InProcessBus } from 'pokegate/bus';
-import { orderEventSchema, orderRoutingKey, type OrderEvent } from '../../src/service/orders/events.js';
+import {
+  companyBindingKeys,
+  orderEventSchema,
+  orderRoutingKey,
+  type OrderEvent,
+} from '../../src/service/orders/events.js';
 import { amqpUrl, openAdmin, uniqueName, type Admin } from '../utils/amqp.js';
 import { deferred } from '../utils/deferred.js';
 import { captureLogs } from '../utils/log-capture.js';
+import { ManualClock } from '../utils/manual-clock.js';
 import { MemoryReadView, orderEvent, resyncPoke, type Poke } from '../utils/orders.js';
-import { transportRecorder } from '../utils/transport-recorder.js';
+import { transportRecorder, type TransportRecorder } from '../utils/transport-recorder.js';
 import { waitFor } from '../utils/wait-for.js';
 
 interface Closable {
@@ -164,7 +171,7 @@ describe.each([busHarness(), amqpHarness()])('the transport contract on $name', 
         parse,
         map,
         registries: [resyncTarget(registry, resyncPoke)],
-        bindingKeys: ['orders.*'],
+        bindingKeys: ['orders.#'],
         ...options,
       }),
     );
@@ -226,7 +233,7 @@ describe.each([busHarness(), amqpHarness()])('the transport contract on $name', 
 
     it('takes only what its binding keys match', async () => {
       const observer = transportRecorder();
-      const consumer = createConsumer({ observer, bindingKeys: ['orders.placed'] });
+      const consumer = createConsumer({ observer, bindingKeys: ['orders.placed.*'] });
       const receiver = registry.addReceiver('c1');
       await consumer.start();
       await receiver.next();
@@ -235,7 +242,7 @@ describe.each([busHarness(), amqpHarness()])('the transport contract on $name', 
       await publisher.publish(orderEvent({ companyId: 'c1', type: 'OrderRemoved', orderId: 'removed' }));
       await publisher.publish(orderEvent({ companyId: 'c1', orderId: 'placed' }));
       expect((await receiver.next()).value).toMatchObject({ orderId: 'placed' });
-      expect(observer.events).toEqual([{ outcome: 'accepted', routingKey: 'orders.placed' }]);
+      expect(observer.events).toEqual([{ outcome: 'accepted', routingKey: 'orders.placed.c1' }]);
     });
 
     it('says whether it consumes, closes idempotently, and refuses to start again', async () => {
@@ -259,7 +266,7 @@ describe.each([busHarness(), amqpHarness()])('the transport contract on $name', 
       open(
         harness.projector({
           queue,
-          bindingKeys: ['orders.*'],
+          bindingKeys: ['orders.#'],
           parse,
           project: view.project,
           retryDelaysMs: [20, 20, 20],
@@ -321,7 +328,7 @@ describe.each([busHarness(), amqpHarness()])('the transport contract on $name', 
       expect(observer.count('retried')).toBe(2);
       const dead = await harness.deadLetters(queue);
       expect(dead).toHaveLength(1);
-      expect(dead[0]).toMatchObject({ routingKey: 'orders.placed', attempts: 3 });
+      expect(dead[0]).toMatchObject({ routingKey: 'orders.placed.c1', attempts: 3 });
       expect(dead[0]?.reason).toContain('read view down');
     });
 
@@ -389,6 +396,203 @@ describe.each([busHarness(), amqpHarness()])('the transport contract on $name', 
       await expect(publisher.publish(orderEvent(), { signal: AbortSignal.abort(reason) })).rejects.toBe(
         reason,
       );
+    });
+  });
+
+  describe('interest routing', () => {
+    let clock: ManualClock;
+    let observer: TransportRecorder;
+    let publisher: Publisher<OrderEvent>;
+
+    /** A consumer bound to the version-1 keys, and per company while it has receivers. */
+    async function startInterest(interest: Partial<InterestOptions> = {}, logger = captureLogs().logger) {
+      clock = new ManualClock();
+      observer = transportRecorder();
+      const consumer = createConsumer({
+        observer,
+        logger,
+        bindingKeys: ['orders.*'],
+        interest: { patterns: companyBindingKeys, wide: ['orders.#'], lingerMs: 1_000, clock, ...interest },
+      });
+      await consumer.start();
+      publisher = open(harness.publisher());
+      await publisher.start();
+      return consumer;
+    }
+
+    /** The routing keys of the messages the queue got so far. */
+    const received = (): string[] => observer.events.map((e) => e.routingKey);
+
+    /**
+     * A version-1 event of a company nobody listens to, published after the
+     * others: once it has arrived, every earlier message the queue was
+     * bound for has arrived too (one publisher, one queue, in order). It is
+     * left out of `received()`.
+     */
+    async function sentinel(): Promise<void> {
+      await harness.publishRaw('orders.placed', encode(orderEvent({ companyId: 'sentinel' })));
+      await waitFor('the sentinel', () => observer.events.some((e) => e.routingKey === 'orders.placed'));
+      const others = observer.events.filter((e) => e.routingKey !== 'orders.placed');
+      observer.events.splice(0, observer.events.length, ...others);
+    }
+
+    it("binds a company at its first receiver, pokes it once bound, and receives only that company's events", async () => {
+      await startInterest();
+      expect(observer.bindingCounts.at(-1)).toBe(1);
+      const receiver = registry.addReceiver('c1');
+      // The resync poke comes after the broker confirmed the binding: from here on nothing is missed.
+      expect((await receiver.next()).value).toEqual(resyncPoke('c1'));
+      expect(observer.bindingCounts.at(-1)).toBe(2);
+      await publisher.publish(orderEvent({ companyId: 'c2', orderId: 'other' }));
+      await publisher.publish(orderEvent({ companyId: 'c1', orderId: 'mine' }));
+      expect((await receiver.next()).value).toMatchObject({ companyId: 'c1', orderId: 'mine' });
+      expect(received()).toEqual(['orders.placed.c1']);
+    });
+
+    it('misses nothing of a company whose binding is new: publish the moment the receiver is counted', async () => {
+      await startInterest();
+      const receiver = registry.addReceiver('c5');
+      expect(registry.size).toBe(1);
+      const published = publisher.publish(orderEvent({ companyId: 'c5', orderId: 'raced' }));
+      const pokes: (string | null)[] = [];
+      // Either the event reached the queue, or it was published before the binding: then the resync poke covers it.
+      while (!pokes.includes(null)) pokes.push(((await receiver.next()).value as Poke).orderId);
+      await published;
+      await publisher.publish(orderEvent({ companyId: 'c5', orderId: 'after' }));
+      await waitFor('the event after the binding', async () => {
+        pokes.push(((await receiver.next()).value as Poke).orderId);
+        return pokes.includes('after');
+      });
+      expect(pokes.filter((orderId) => orderId === null)).toHaveLength(1);
+    });
+
+    it('binds a company ahead of its receiver with prepare: the receiver then needs no resync poke', async () => {
+      await startInterest();
+      await registry.prepare('c7');
+      expect(observer.bindingCounts.at(-1)).toBe(2);
+      const receiver = registry.addReceiver('c7');
+      await publisher.publish(orderEvent({ companyId: 'c7', orderId: 'first' }));
+      expect((await receiver.next()).value).toMatchObject({ orderId: 'first' });
+      // A company prepared and never subscribed lingers, then goes.
+      await registry.prepare('c8');
+      expect(observer.bindingCounts.at(-1)).toBe(3);
+      await clock.advance(1_000);
+      await waitFor('the unused binding gone', () => observer.bindingCounts.at(-1) === 2);
+    });
+
+    it('still takes the version-1 keys of every company', async () => {
+      await startInterest();
+      const receiver = registry.addReceiver('c1');
+      await receiver.next();
+      const event = orderEvent({ companyId: 'c1', orderId: 'v1' });
+      await harness.publishRaw('orders.status_changed', encode({ ...event, type: 'OrderStatusChanged' }));
+      expect((await receiver.next()).value).toMatchObject({ orderId: 'v1' });
+    });
+
+    it('binds the wide pattern for a wildcard receiver, which gets every company', async () => {
+      await startInterest();
+      const admin = registry.addReceiver('*');
+      expect((await admin.next()).value).toEqual(resyncPoke('*'));
+      await publisher.publish(orderEvent({ companyId: 'c1', orderId: 'o-c1' }));
+      await publisher.publish(orderEvent({ companyId: 'c2', orderId: 'o-c2' }));
+      expect((await admin.next()).value).toMatchObject({ orderId: 'o-c1' });
+      expect((await admin.next()).value).toMatchObject({ orderId: 'o-c2' });
+    });
+
+    it('unbinds a company lingerMs after its last receiver left, and keeps it for one back in time', async () => {
+      await startInterest();
+      const first = registry.addReceiver('c1');
+      await first.next();
+      first.close();
+      await clock.advance(500);
+      // Back within the linger: still bound, so no resync poke, and the next poke is the event's.
+      const again = registry.addReceiver('c1');
+      await publisher.publish(orderEvent({ companyId: 'c1', orderId: 'kept' }));
+      expect((await again.next()).value).toMatchObject({ orderId: 'kept' });
+      again.close();
+      await clock.advance(999);
+      expect(observer.bindingCounts.at(-1)).toBe(2);
+      await clock.advance(1);
+      await waitFor('the unbinding', () => observer.bindingCounts.at(-1) === 1);
+      await sentinel();
+      observer.events.splice(0);
+      await publisher.publish(orderEvent({ companyId: 'c1', orderId: 'gone' }));
+      await sentinel();
+      expect(received()).toEqual([]);
+    });
+
+    it('binds the wide pattern past maxBindings, and the companies again at the lower mark', async () => {
+      await startInterest({ maxBindings: 2, resumeBindings: 1 });
+      const c1 = registry.addReceiver('c1');
+      const c2 = registry.addReceiver('c2');
+      await c1.next();
+      await c2.next();
+      expect(observer.bindingCounts.at(-1)).toBe(3);
+      const c3 = registry.addReceiver('c3');
+      expect((await c3.next()).value).toEqual(resyncPoke('c3'));
+      // The wide pattern in, the three companies' out: the version-1 keys and `orders.#`.
+      await waitFor('the wide binding alone', () => observer.bindingCounts.at(-1) === 2);
+      await publisher.publish(orderEvent({ companyId: 'c9', orderId: 'anyone' }));
+      await sentinel();
+      expect(received()).toEqual(['orders.placed.c9']);
+      observer.events.splice(0);
+      c2.close();
+      c3.close();
+      const from = observer.bindingCounts.length;
+      await clock.advance(1_000);
+      // c1 bound first, then the wide pattern unbound: no gap between the two.
+      await waitFor('the companies bound again', () => observer.bindingCounts.slice(from).join() === '3,2');
+      await publisher.publish(orderEvent({ companyId: 'c9', orderId: 'nobody-here' }));
+      await publisher.publish(orderEvent({ companyId: 'c1', orderId: 'still-mine' }));
+      expect((await c1.next()).value).toMatchObject({ orderId: 'still-mine' });
+      expect(received()).toEqual(['orders.placed.c1']);
+    });
+
+    it('covers a key whose patterns cannot be made with the wide pattern: counted, logged once', async () => {
+      const { logger, lines } = captureLogs();
+      await startInterest(
+        {
+          patterns: (key: string) => {
+            if (key.startsWith('odd')) throw new Error('no patterns for this key');
+            return companyBindingKeys(key);
+          },
+        },
+        logger,
+      );
+      const odd = registry.addReceiver('odd1');
+      registry.addReceiver('odd2');
+      expect((await odd.next()).value).toEqual(resyncPoke('odd1'));
+      await publisher.publish(orderEvent({ companyId: 'odd1', orderId: 'covered' }));
+      expect((await odd.next()).value).toMatchObject({ orderId: 'covered' });
+      expect(observer.refusals).toEqual(['no patterns for this key', 'no patterns for this key']);
+      expect(lines.filter((line) => String(line.msg).includes('binding patterns were refused'))).toHaveLength(
+        1,
+      );
+    });
+
+    it('routes tenants with dots, `#`, `*`, emoji and 255 bytes to their own receivers only', async () => {
+      await startInterest();
+      const tenants = ['a', 'a.b', 'a.#', 'a*b', '#', '🦄 corp', '€'.repeat(85)];
+      const receivers = tenants.map((tenant) => registry.addReceiver(tenant));
+      for (const [i, receiver] of receivers.entries()) {
+        expect((await receiver.next()).value).toEqual(resyncPoke(tenants[i] as string));
+      }
+      for (const [i, tenant] of tenants.entries()) {
+        await publisher.publish(orderEvent({ companyId: tenant, orderId: `o${i}` }));
+      }
+      for (const [i, receiver] of receivers.entries()) {
+        expect((await receiver.next()).value).toEqual({
+          companyId: tenants[i],
+          orderId: `o${i}`,
+          version: 1,
+        });
+      }
+      await sentinel();
+      // Each event reached the queue once, and each receiver only its own (its buffer holds nothing more).
+      for (const receiver of receivers) {
+        receiver.close();
+        expect((await receiver.next()).done).toBe(true);
+      }
     });
   });
 });

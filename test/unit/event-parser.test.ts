@@ -118,9 +118,11 @@ describe('createEventParser', () => {
 });
 
 describe('orderRoutingKey', () => {
-  it('gives each event type its routing key', () => {
-    expect(orderRoutingKey(orderEvent({ type: 'OrderPlaced' }))).toBe('orders.placed');
-    expect(orderRoutingKey(orderEvent({ type: 'OrderStatusChanged' }))).toBe('orders.status_changed');
-    expect(orderRoutingKey(orderEvent({ type: 'OrderRemoved' }))).toBe('orders.removed');
+  it('gives each event type its routing key, with the tenant', () => {
+    expect(orderRoutingKey(orderEvent({ type: 'OrderPlaced' }))).toBe('orders.placed.c1');
+    expect(orderRoutingKey(orderEvent({ type: 'OrderStatusChanged' }))).toBe('orders.status_changed.c1');
+    expect(orderRoutingKey(orderEvent({ type: 'OrderRemoved', companyId: 'acme.eu' }))).toMatch(
+      /^orders\.removed\.~[0-9a-f]{64}$/,
+    );
   });
 });

@@ -505,4 +505,55 @@ describe('Registry', () => {
       expect((await receiver.next()).value).toEqual({ id: 'u1', version: 1 });
     });
   });
+
+  describe('key watchers', () => {
+    it("reports each key's first receiver and its last one leaving, and the keys open when watching starts", () => {
+      const { registry } = setup();
+      const early = registry.addReceiver('c0');
+      const seen: string[] = [];
+      const unwatch = registry.watchKeys({
+        added: (key) => seen.push(`+${key}`),
+        removed: (key) => seen.push(`-${key}`),
+      });
+      const a = registry.addReceiver(['c1', 'c2']);
+      const b = registry.addReceiver('c1');
+      a.close();
+      b.close();
+      early.close();
+      unwatch();
+      registry.addReceiver('c3');
+      expect(seen).toEqual(['+c0', '+c1', '+c2', '-c2', '-c1', '-c0']);
+    });
+
+    it('ignores a watcher that throws: the receiver opens and closes as usual', () => {
+      const { registry } = setup();
+      registry.watchKeys({
+        added: () => {
+          throw new Error('watcher bug');
+        },
+        removed: () => {
+          throw new Error('watcher bug');
+        },
+      });
+      const receiver = registry.addReceiver('c1');
+      expect(registry.size).toBe(1);
+      receiver.close();
+      expect(registry.size).toBe(0);
+    });
+
+    it('pokes the receivers of some keys at once, each receiver once, leaving a resync still spreading alone', async () => {
+      const { registry, clock } = setup({ resyncWindowMs: 1_000 });
+      const both = registry.addReceiver(['c1', 'c2']);
+      const other = registry.addReceiver('c3');
+      const spreading = registry.resync((key) => ({ id: `resync-${key}`, version: 0 }));
+      expect(registry.resyncKeys(['c1', 'c2', 'nobody'], (key) => ({ id: `bound-${key}`, version: 0 }))).toBe(
+        1,
+      );
+      await clock.advance(1_000);
+      expect(await spreading).toBe(2);
+      const pokes = await drain(both, 2);
+      expect(pokes.map((poke) => poke.id).sort()).toEqual(['bound-c1', 'resync-c1']);
+      expect((await other.next()).value).toEqual({ id: 'resync-c3', version: 0 });
+    });
+  });
 });

@@ -1,3 +1,4 @@
+import { tenantWord } from 'pokegate';
 import { z } from 'zod';
 
 // The access events as the owning service (say, an identity service) publishes
@@ -20,6 +21,7 @@ export const accessEventSchema = z.discriminatedUnion('type', [
 
 export type AccessEvent = z.infer<typeof accessEventSchema>;
 
+/** The routing key of each event type, without its user: a company event's whole key. */
 export const accessRoutingKeys = {
   MemberAdded: 'access.member_added',
   MemberRemoved: 'access.member_removed',
@@ -27,5 +29,23 @@ export const accessRoutingKeys = {
   CompanyClosed: 'access.company_closed',
 } as const satisfies Record<AccessEvent['type'], string>;
 
-/** The binding key that matches every access event. */
-export const accessBindingKey = 'access.*';
+/**
+ * A membership event's key names its user (`access.member_added.<user>`), so
+ * a replica bound by interest takes only its subscribers' users; a company
+ * event's members are known to the read view only, so it reaches every replica.
+ */
+export function accessRoutingKey(event: AccessEvent): string {
+  const key = accessRoutingKeys[event.type];
+  return 'userId' in event ? `${key}.${tenantWord(event.userId)}` : key;
+}
+
+/** Every access event: the projector's binding. */
+export const accessBindingKey = 'access.#';
+
+/** The events that name no user (company events, and membership events published without one): every replica's. */
+export const accessSharedBindingKey = 'access.*';
+
+/** The binding patterns of one user's membership events. */
+export function userBindingKeys(userId: string): readonly string[] {
+  return [`access.*.${tenantWord(userId)}`];
+}

@@ -21,7 +21,13 @@ import {
 } from 'pokegate';
 import { createAmqpProjector, createAmqpTransientConsumer } from 'pokegate/amqp';
 import { attachWebSocket, useSharedSubscriptionExecution, type ConnectionPrincipal } from 'pokegate/graphql';
-import { accessBindingKey, accessEventSchema, type AccessEvent } from './events.js';
+import {
+  accessBindingKey,
+  accessEventSchema,
+  accessSharedBindingKey,
+  userBindingKeys,
+  type AccessEvent,
+} from './events.js';
 import { createAccessReadView, type AccessReadView } from './read-view.js';
 
 /** The poke of `Subscription.availableCompanies`: "refetch `availableCompanies`". */
@@ -162,7 +168,9 @@ export async function startAccessService(options: AccessServiceOptions): Promise
     parse,
     map: createAccessMapper(registry, view),
     registries: [resyncTarget(registry, (userId) => ({ userId, companyId: null, version: null }))],
-    bindingKeys: [accessBindingKey],
+    // Interest routing: a user's membership events only while the user has a subscriber here.
+    bindingKeys: [accessSharedBindingKey],
+    interest: { patterns: userBindingKeys, wide: [accessBindingKey] },
     logger,
   });
   const authenticate = createAuthenticate(options.authSecret);
@@ -178,9 +186,11 @@ export async function startAccessService(options: AccessServiceOptions): Promise
         },
         Subscription: {
           availableCompanies: {
-            subscribe: (_: unknown, { userId }: { userId: string }, { principal, signal }: Context) => {
+            subscribe: async (_: unknown, { userId }: { userId: string }, { principal, signal }: Context) => {
               authorize(principal, userId);
-              return registry.addReceiver(userId, signal === undefined ? {} : { signal });
+              const options = signal === undefined ? {} : { signal };
+              await registry.prepare(userId, options);
+              return registry.addReceiver(userId, options);
             },
             resolve: (change: AccessChange) => change,
           },

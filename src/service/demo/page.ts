@@ -221,6 +221,8 @@ if (companyId === '' || token === '') {
 
 const client = createLiveClient({
   url: `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/graphql`,
+  // Behind the production proxy, one company's viewers meet on one replica.
+  tenant: companyId,
   getToken: currentToken,
   onRenewal: showSession,
   onStatus: (status) => {

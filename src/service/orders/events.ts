@@ -1,3 +1,4 @@
+import { tenantWord } from 'pokegate';
 import { z } from 'zod';
 
 // The orders events of the reference service, as the owning service publishes
@@ -33,18 +34,32 @@ export interface OrderRemoved extends OrderEventBase {
 
 export type OrderEvent = OrderPlaced | OrderStatusChanged | OrderRemoved;
 
-/** The routing key each event type is published with. */
+/**
+ * The version-1 routing key of each event type, which names no tenant. An
+ * event is published with it followed by its company's routing-key word
+ * (see `orderRoutingKey`); events still published with the bare version-1
+ * key reach every replica.
+ */
 export const orderRoutingKeys = Object.freeze({
   OrderPlaced: 'orders.placed',
   OrderStatusChanged: 'orders.status_changed',
   OrderRemoved: 'orders.removed',
 } as const satisfies Record<OrderEvent['type'], string>);
 
-/** The binding key that matches every orders event. */
-export const orderBindingKey = 'orders.*';
+/** The binding key that matches every orders event, with or without its tenant: the projector's. */
+export const orderBindingKey = 'orders.#';
 
+/** The binding key of the version-1 keys (no tenant): every replica's transient queue has it. */
+export const orderVersion1BindingKey = 'orders.*';
+
+/** `orders.<event>.<tenant>`: the company's routing-key word after the event's version-1 key. */
 export function orderRoutingKey(event: OrderEvent): string {
-  return orderRoutingKeys[event.type];
+  return `${orderRoutingKeys[event.type]}.${tenantWord(event.companyId)}`;
+}
+
+/** The binding patterns of one company's events, whatever their type. */
+export function companyBindingKeys(companyId: string): readonly string[] {
+  return [`orders.*.${tenantWord(companyId)}`];
 }
 
 const id = z.string().min(1).max(200);

@@ -98,6 +98,16 @@ export interface StateOptions extends ReadOptions {
  */
 export type ApplyOutcome = ProjectionOutcome;
 
+export interface ListenCommitsOptions {
+  /**
+   * Whether this replica needs the commit: one with a local subscriber of the
+   * company, or a read waiting for it. Called once per commit; keep it to a
+   * map lookup.
+   * @default every commit
+   */
+  readonly interested?: (companyId: string) => boolean;
+}
+
 /** The reference service's read view of orders: what queries read and the gate waits for. */
 export interface ReadView {
   readonly backend: 'postgres' | 'pglite';
@@ -130,8 +140,15 @@ export interface ReadView {
    * the applying transaction), while the returned listener is `live`. A
    * notice it cannot decode is logged and ignored. Close the listener before
    * the read view.
+   *
+   * With `interested`, a commit it refuses is dropped right after the decode,
+   * before any other work: a replica then pays for the companies it serves
+   * only (every replica hears every commit; see docs/interest-routing.md).
    */
-  listenCommits(onCommit: (commit: OrderCommit) => void): Promise<NotificationListener>;
+  listenCommits(
+    onCommit: (commit: OrderCommit) => void,
+    options?: ListenCommitsOptions,
+  ): Promise<NotificationListener>;
   /** The order, or null when it is unknown or removed. */
   order(id: string, options?: ReadOptions): Promise<Order | null>;
   /** The company's orders that are not removed, in the order they were placed; `"*"`: every company's. */
@@ -267,7 +284,11 @@ class ReadViewImpl implements ReadView {
     return this.#run(signal, () => this.#writer.apply(events, signal));
   }
 
-  listenCommits(onCommit: (commit: OrderCommit) => void): Promise<NotificationListener> {
+  listenCommits(
+    onCommit: (commit: OrderCommit) => void,
+    options: ListenCommitsOptions = {},
+  ): Promise<NotificationListener> {
+    const { interested } = options;
     return this.#client.listen(this.#sql.channel, (payload) => {
       const commits = decodeCommitNotice(payload);
       if (commits === undefined) {
@@ -278,6 +299,7 @@ class ReadViewImpl implements ReadView {
         return;
       }
       for (const commit of commits) {
+        if (interested !== undefined && !interested(commit.companyId)) continue;
         const { orderId, version, removed } = commit;
         if (removed !== undefined) this.#known.remember(orderId, { version, removed });
         onCommit(commit);
