@@ -1,17 +1,8 @@
-import {
-  createRemoteJWKSet,
-  errors,
-  jwtVerify,
-  SignJWT,
-  type JWTClaimVerificationOptions,
-  type JWTPayload,
-  type JWTVerifyGetKey,
-} from 'jose';
+import { createRemoteJWKSet, errors, jwtVerify, SignJWT, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import { toError } from 'pokegate';
 import { WILDCARD } from 'pokegate';
 import { expectNumber } from 'pokegate';
 import { AuthenticationError } from './errors.js';
-import { createHs256Verifier } from './hs256.js';
 
 /** Who a verified token speaks for. */
 export interface Principal {
@@ -85,25 +76,33 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
   expectNumber('clockToleranceSec', clockToleranceSec, 0);
   if (typeof now !== 'function') throw new TypeError(`Expected \`now\` to be a function, got ${typeof now}`);
   const { key, pinned } = verificationKey(secret, jwksUrl, jwksAlgorithm);
-  // The secret's tokens by node:crypto (see hs256.ts), a key set's by jose.
-  const verifyPayload: (
-    token: string,
-    options: JWTClaimVerificationOptions,
-  ) => JWTPayload | Promise<JWTPayload> =
-    key instanceof Uint8Array
-      ? createHs256Verifier(key)
-      : async (token, options) => (await jwtVerify(token, key, { ...options, algorithms: [pinned] })).payload;
+  // jose imports a raw secret for every token it verifies: once is enough (a
+  // renewing client verifies one token per renewal, on top of connection_init's).
+  let hmacKey: Promise<CryptoKey> | undefined;
+  const secretKeyOnce = (raw: Uint8Array): Promise<CryptoKey> =>
+    (hmacKey ??= crypto.subtle.importKey(
+      'raw',
+      new Uint8Array(raw),
+      { name: 'HMAC', hash: 'SHA-256' },
+      false,
+      ['verify'],
+    ));
 
   const verify = async (token: string): Promise<Principal> => {
     let payload: JWTPayload;
     try {
       const verifyOptions = {
+        algorithms: [pinned],
         clockTolerance: clockToleranceSec,
         currentDate: new Date(now()),
         ...(issuer === undefined ? {} : { issuer }),
         ...(audience === undefined ? {} : { audience }),
       };
-      payload = await verifyPayload(token, verifyOptions);
+      // Two calls for jose's two overloads (a key, or a key set's lookup).
+      ({ payload } =
+        key instanceof Uint8Array
+          ? await jwtVerify(token, await secretKeyOnce(key), verifyOptions)
+          : await jwtVerify(token, key, verifyOptions));
     } catch (error) {
       throw toAuthenticationError(error, pinned);
     }

@@ -140,26 +140,6 @@ describe('authentication', () => {
     await expectRefused(`Bearer ${token}`, 'unsupported_algorithm');
   });
 
-  it('refuses a signature that decodes to the right bytes but is not their encoding', async () => {
-    const token = await rawToken({ sub: 'u1', companies: ['c1'] });
-    // A lenient base64url decoder ignores a stray character and padding; the signature must be exact.
-    await expectRefused(`Bearer ${token}=`, 'invalid_signature');
-    await expectRefused(`Bearer ${token.slice(0, -4)}*${token.slice(-4)}`, 'invalid_signature');
-  });
-
-  it('refuses a signed token that asks for a critical extension, and one with a header that is not JSON', async () => {
-    const signed = (header: string, payload: object): string => {
-      const input = `${header}.${base64url(payload)}`;
-      return `${input}.${createHmac('sha256', key).update(input).digest('base64url')}`;
-    };
-    const payload = { sub: 'u1', companies: ['c1'] };
-    await expectRefused(
-      `Bearer ${signed(base64url({ alg: 'HS256', crit: ['b64'], b64: false }), payload)}`,
-      'unsupported_algorithm',
-    );
-    await expectRefused(`Bearer ${signed(base64url('{"alg":'), payload)}`, 'malformed');
-  });
-
   it('refuses a token signed with HS512, even with the right secret', async () => {
     const token = await rawToken({ sub: 'u1', companies: ['c1'] }, 'HS512');
     await expectRefused(`Bearer ${token}`, 'unsupported_algorithm');
