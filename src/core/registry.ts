@@ -44,9 +44,17 @@ export interface RegistryOptions<T> {
   readonly observer?: Observer;
 }
 
-export interface ReceiverOptions {
+export interface ReceiverOptions<T = unknown> {
   /** Closes the receiver when it aborts. */
   readonly signal?: AbortSignal;
+  /**
+   * A poke the receiver yields before anything submitted after it opened,
+   * for this receiver alone: the resync poke of a subscriber whose `prepare`
+   * had to wait for a new binding, so its client refetches once the broker
+   * routes to it.
+   * @default none
+   */
+  readonly first?: T;
 }
 
 export interface SubmitOptions {
@@ -91,7 +99,8 @@ export interface KeyWatcher {
   /**
    * For `Registry.prepare`: a promise that settles once what is submitted
    * for `key` from then on reaches a receiver opened then (e.g. once the
-   * broker confirmed the key's binding); undefined when it already does.
+   * broker confirmed the key's binding); undefined when it already does,
+   * and then `prepare` says no wait was needed.
    */
   prepare?(key: string): Promise<void> | undefined;
 }
@@ -116,7 +125,7 @@ export interface Registry<T> {
    * them reaches it once). `"*"` receives everything submitted to the registry.
    * @throws TypeError for an empty key, RegistryDisposedError after `dispose`.
    */
-  addReceiver(keys: string | readonly string[], options?: ReceiverOptions): Receiver<T>;
+  addReceiver(keys: string | readonly string[], options?: ReceiverOptions<T>): Receiver<T>;
   /** Whether any receiver (the wildcard included) would get a poke for these keys. */
   hasReceivers(keys: string | readonly string[]): boolean;
   /** The keys with at least one receiver now, the wildcard included. */
@@ -171,8 +180,14 @@ export interface Registry<T> {
    * interest, once the broker confirmed their bindings; at once otherwise.
    * Await it before `addReceiver` in a subscription resolver, and a
    * subscriber counted is a subscriber routed. Never rejects.
+   *
+   * Resolves to true when it had to wait for a new binding (or stopped
+   * waiting on `signal`): a change published while it waited may have been
+   * routed elsewhere only, after the client's first read. Open the receiver
+   * with a resync poke as its `first` value then, so the client reads again;
+   * false (already routed) needs none.
    */
-  prepare(keys: string | readonly string[], options?: PrepareOptions): Promise<void>;
+  prepare(keys: string | readonly string[], options?: PrepareOptions): Promise<boolean>;
   /**
    * Reports each key's first receiver and each key's last one leaving to
    * `watcher`, starting with an `added` for every key open now. Returns the
@@ -248,7 +263,7 @@ class RegistryImpl<T> implements Registry<T>, GateClient<T> {
     return this.#size;
   }
 
-  addReceiver(keys: string | readonly string[], options: ReceiverOptions = {}): Receiver<T> {
+  addReceiver(keys: string | readonly string[], options: ReceiverOptions<T> = {}): Receiver<T> {
     if (this.#disposed) throw new RegistryDisposedError(this.name);
     const list = typeof keys === 'string' ? [expectKey(keys)] : [...new Set(keys.map(expectKey))];
     expectThat('keys', list, list.length > 0, 'at least one key');
@@ -264,6 +279,11 @@ class RegistryImpl<T> implements Registry<T>, GateClient<T> {
     this.#size++;
     this.#observer.receivers({ registry: this.name, open: this.#size });
     if (options.signal?.aborted) receiver.close();
+    else if ('first' in options) {
+      const tally = { queued: 0, duplicate: 0, full: 0 };
+      this.#tally(receiver.offer(options.first), tally);
+      this.#report(tally);
+    }
     return receiver;
   }
 
@@ -389,7 +409,7 @@ class RegistryImpl<T> implements Registry<T>, GateClient<T> {
     return tally.queued + tally.duplicate + tally.full;
   }
 
-  async prepare(keys: string | readonly string[], options: PrepareOptions = {}): Promise<void> {
+  async prepare(keys: string | readonly string[], options: PrepareOptions = {}): Promise<boolean> {
     const waits: Promise<void>[] = [];
     for (const watcher of this.#watchers) {
       for (const key of typeof keys === 'string' ? [keys] : keys) {
@@ -397,8 +417,9 @@ class RegistryImpl<T> implements Registry<T>, GateClient<T> {
         if (wait !== undefined) waits.push(wait);
       }
     }
-    if (waits.length === 0) return;
+    if (waits.length === 0) return false;
     await abortable(Promise.all(waits), options.signal).catch(() => undefined);
+    return true;
   }
 
   watchKeys(watcher: KeyWatcher): () => void {

@@ -2,6 +2,7 @@ import { GraphQLError } from 'graphql';
 import type { Resolvers } from './generated/resolvers.js';
 import { canAccessCompany } from './auth.js';
 import type { GraphQLContext } from './context.js';
+import { resyncPoke } from './orders/types.js';
 import { OrderNotWritableError } from './orders/writer.js';
 import { PublisherBufferFullError, TransportClosedError } from 'pokegate';
 import { refreshSession } from './session-refresh.js';
@@ -91,8 +92,12 @@ export const resolvers: Resolvers = {
         context.session?.guard(canAccessCompany, companyId);
         const options = context.signal === undefined ? {} : { signal: context.signal };
         // Bound first (interest routing): a subscriber counted is one the broker routes to.
-        await context.ordersChanged.prepare(companyId, options);
-        return context.ordersChanged.addReceiver(companyId, options);
+        // A new binding: the client's first read may predate it, so it reads again once routed.
+        const waited = await context.ordersChanged.prepare(companyId, options);
+        return context.ordersChanged.addReceiver(
+          companyId,
+          waited ? { ...options, first: resyncPoke(companyId) } : options,
+        );
       },
       resolve: (change: unknown) => change as never,
     },

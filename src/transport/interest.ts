@@ -156,8 +156,10 @@ export class InterestBindings {
 
   /**
    * Binds `key` ahead of its first receiver and resolves at bind-ok, so the
-   * receiver opened then misses nothing and needs no resync poke. Until a
-   * receiver comes the key lingers, as if its last one had just left.
+   * receiver opened then misses nothing published from then on (what was
+   * published while it waited is its resolver's to cover, with a resync poke
+   * of its own). Until a receiver comes the key lingers, as if its last one
+   * had just left.
    */
   #prepare(target: ResyncTarget, key: string): Promise<void> | undefined {
     if (this.#port === undefined || this.#disposed) return undefined;

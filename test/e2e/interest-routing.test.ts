@@ -103,9 +103,15 @@ describe('interest routing across replicas', () => {
     // The subscription resolver waited for the broker's bind-ok before counting it: the event is routed.
     const first = await placeOrder('c-new');
     await pokeOf(subscription.pokes, first);
+    // A second subscriber of the company, bound by now, needs no resync poke.
+    const bound = await subscribeOn(two, 'c-new');
     const second = await placeOrder('c-new');
     await pokeOf(subscription.pokes, second);
-    expect(subscription.pokes.filter((poke) => poke.orderId === null)).toEqual([]);
+    await pokeOf(bound.subscription.pokes, second);
+    // The binding was new: one resync poke, before any order's, so the client refetched after bind-ok.
+    expect(subscription.pokes.filter((poke) => poke.orderId === null)).toHaveLength(1);
+    expect(subscription.pokes[0]?.orderId).toBeNull();
+    expect(bound.subscription.pokes.map((poke) => poke.orderId)).toEqual([second]);
     // The refetch after the last poke sees both orders.
     const orders = await query<{ orders: { id: string }[] }>(
       two.httpUrl,
@@ -113,8 +119,10 @@ describe('interest routing across replicas', () => {
       '{ orders(companyId: "c-new") { id } }',
     );
     expect(orders.body.data?.orders.map((order) => order.id)).toEqual([first, second]);
-    subscription.dispose();
-    await client.dispose();
+    for (const opened of [{ client, subscription }, bound]) {
+      opened.subscription.dispose();
+      await opened.client.dispose();
+    }
   }, 60_000);
 
   it('removes a binding after the linger, and binds the wide pattern past the maximum', async () => {

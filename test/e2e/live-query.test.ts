@@ -20,7 +20,7 @@ import {
 import { type Clock } from 'pokegate';
 import { placeOrder as placeOrderOver, query, token } from '../utils/graphql-client.js';
 import { ManualClock } from '../utils/manual-clock.js';
-import { killAll, metric, startService, type ServiceProcess } from '../utils/service.js';
+import { killAll, metric, startService, subscribeOn, type ServiceProcess } from '../utils/service.js';
 import { createSocketRecorder, type Frame, type SocketRecorder } from '../utils/socket-recorder.js';
 import { waitFor } from '../utils/wait-for.js';
 import { watchOrders, type WatchedOrders } from '../utils/live-orders.js';
@@ -55,6 +55,8 @@ interface Harness {
 describe('live queries against the reference service', () => {
   let service: ServiceProcess;
   const clients: LiveClient[] = [];
+  /** The subscribers that keep the harnesses' companies bound. */
+  const holders: (() => Promise<void>)[] = [];
 
   beforeAll(async () => {
     service = await startService({});
@@ -62,6 +64,7 @@ describe('live queries against the reference service', () => {
 
   afterEach(async () => {
     for (const client of clients.splice(0)) await client.dispose();
+    for (const release of holders.splice(0)) await release();
   });
 
   afterAll(async () => {
@@ -70,8 +73,26 @@ describe('live queries against the reference service', () => {
     expect(exit.code).toBe(0);
   }, 60_000);
 
-  async function harness(options: Partial<LiveClientOptions> = {}): Promise<Harness> {
-    const companyId = `c-${randomUUID().slice(0, 8)}`;
+  /**
+   * A client on a company of its own. The company is bound on the replica
+   * first (another subscriber holds it) unless `bound` is false: the first
+   * subscriber of a company new to the replica also gets a resync poke at
+   * bind-ok, and the tests below count pokes and fetches exactly.
+   */
+  async function harness(
+    options: Partial<LiveClientOptions> = {},
+    {
+      bound = true,
+      companyId = `c-${randomUUID().slice(0, 8)}`,
+    }: { bound?: boolean; companyId?: string } = {},
+  ): Promise<Harness> {
+    if (bound) {
+      const holder = await subscribeOn(service, companyId);
+      holders.push(async () => {
+        holder.subscription.dispose();
+        await holder.client.dispose();
+      });
+    }
     const jwt = await token({ companies: [companyId] });
     const recorder = createSocketRecorder();
     const { clock, manual, sleeps } = recordingClock();
@@ -140,6 +161,32 @@ describe('live queries against the reference service', () => {
     expect(updates).toEqual([{ ids: [orderId], reason: 'poke' }]);
     expect(live.stats).toMatchObject({ fetches: 2, held: 1 });
     expect(live.status).toBe('live');
+  });
+
+  it('refetches once after the resync poke of a company new to the replica, and not for one already bound', async () => {
+    const fresh = await harness({}, { bound: false });
+    const { live } = watch(fresh);
+    // The broker bound the company for this first subscriber: one resync poke, and one refetch after it.
+    await waitFor('the resync poke', () => fresh.recorder.pokes().length === 1);
+    expect(JSON.stringify(fresh.recorder.pokes()[0]?.message.payload)).toContain('"orderId":null');
+    await waitFor('its refetch', () => live.stats.fetches === 2);
+    const orderId = await placeOrder(fresh);
+    await waitFor('the poke of the write', () => pokeFor(fresh.recorder.pokes(), orderId));
+    await waitFor('its refetch', () => live.stats.fetches === 3);
+    expect(fresh.recorder.pokes()).toHaveLength(2);
+
+    // The same company on a second client: bound already, so the write's poke is its first poke.
+    const receivers = await metric(service.httpUrl, 'pokegate_receivers');
+    const second = await harness({}, { bound: false, companyId: fresh.companyId });
+    watch(second);
+    await waitFor(
+      'the second subscription counted',
+      async () => (await metric(service.httpUrl, 'pokegate_receivers')) > receivers,
+    );
+    const next = await placeOrder(fresh);
+    await waitFor('the poke of the next write', () => pokeFor(second.recorder.pokes(), next));
+    expect(second.recorder.pokes()).toHaveLength(1);
+    expect(JSON.stringify(second.recorder.pokes()[0]?.message.payload)).toContain(next);
   });
 
   it('coalesces pokes: one fetch in flight and one queued, however many pokes arrive', async () => {

@@ -27,6 +27,17 @@ function pokedOrders(messages: readonly WsMessage[]): (string | null)[] {
     .map((message) => (message.payload as { data?: Poke }).data?.ordersChanged.orderId ?? null);
 }
 
+/**
+ * A subscription's messages without the resync poke it gets first when its
+ * company had no binding on the replica yet (the one before its first
+ * subscriber); it may be gone with a subscription ended before it was sent.
+ */
+function afterBindingResync(messages: readonly WsMessage[]): readonly WsMessage[] {
+  const [first, ...rest] = messages;
+  const poke = first?.type === 'next' ? (first.payload as { data?: Poke }).data?.ordersChanged : undefined;
+  return poke?.orderId === null ? rest : messages;
+}
+
 describe('sessions that outlive their first token', () => {
   let service: TestApp;
   const sockets: RawSocket[] = [];
@@ -113,7 +124,7 @@ describe('sessions that outlive their first token', () => {
     const answer = await socket.next('renew');
     expect(answer.payload).toMatchObject({ data: { refreshSession: { companies: ['c1'], admin: false } } });
     await socket.next('dropped', 'complete');
-    expect(socket.of('dropped')).toEqual([
+    expect(afterBindingResync(socket.of('dropped'))).toEqual([
       {
         id: 'dropped',
         type: 'next',
@@ -134,7 +145,7 @@ describe('sessions that outlive their first token', () => {
     );
     const orderId = await placeOrder('c1');
     await waitFor('the kept subscription’s poke', () => pokedOrders(socket.of('kept')).includes(orderId));
-    expect(pokedOrders(socket.of('kept')).every((id) => id !== null)).toBe(true);
+    expect(pokedOrders(afterBindingResync(socket.of('kept'))).every((id) => id !== null)).toBe(true);
     expect(await refreshes('narrowed')).toBe(narrowedBefore + 1);
   });
 

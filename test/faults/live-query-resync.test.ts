@@ -10,7 +10,7 @@ import { createLiveClient, type LiveClient } from 'pokegate/client';
 import { uniqueName, urlForVhost } from '../utils/amqp.js';
 import { token } from '../utils/graphql-client.js';
 import { rabbitmqctl } from '../utils/rabbitmqctl.js';
-import { createDatabase, killAll, startService, type ServiceProcess } from '../utils/service.js';
+import { createDatabase, killAll, startService, subscribeOn, type ServiceProcess } from '../utils/service.js';
 import { createSocketRecorder } from '../utils/socket-recorder.js';
 import { watchOrders } from '../utils/live-orders.js';
 import { waitFor } from '../utils/wait-for.js';
@@ -21,6 +21,7 @@ describe('a live query across a gap in the event stream', () => {
   let database: Awaited<ReturnType<typeof createDatabase>> | undefined;
   let service: ServiceProcess | undefined;
   let client: LiveClient | undefined;
+  let holder: Awaited<ReturnType<typeof subscribeOn>> | undefined;
   let vhostAdded = false;
 
   beforeAll(async () => {
@@ -33,6 +34,8 @@ describe('a live query across a gap in the event stream', () => {
 
   afterAll(async () => {
     await client?.dispose();
+    holder?.subscription.dispose();
+    await holder?.client.dispose();
     const exit = await service?.stop();
     killAll();
     await database?.drop();
@@ -43,6 +46,9 @@ describe('a live query across a gap in the event stream', () => {
   it('refetches on the resync poke, although the orders it shows are up to date', async () => {
     const running = service as ServiceProcess;
     const companyId = `c-${randomUUID().slice(0, 8)}`;
+    // Bound before the client subscribes (the first subscriber of a company gets a resync poke of its
+    // own at bind-ok): the only resync poke the client sees is the one after the gap.
+    holder = await subscribeOn(running, companyId);
     const recorder = createSocketRecorder();
     client = createLiveClient({
       url: running.wsUrl,

@@ -466,15 +466,17 @@ describe.each([busHarness(), amqpHarness()])('the transport contract on $name', 
       expect(pokes.filter((orderId) => orderId === null)).toHaveLength(1);
     });
 
-    it('binds a company ahead of its receiver with prepare: the receiver then needs no resync poke', async () => {
+    it('binds a company ahead of its receiver with prepare, and says whether it waited for a new binding', async () => {
       await startInterest();
-      await registry.prepare('c7');
+      expect(await registry.prepare('c7')).toBe(true);
       expect(observer.bindingCounts.at(-1)).toBe(2);
+      // Bound now: a second subscriber is routed at once.
+      expect(await registry.prepare('c7')).toBe(false);
       const receiver = registry.addReceiver('c7');
       await publisher.publish(orderEvent({ companyId: 'c7', orderId: 'first' }));
       expect((await receiver.next()).value).toMatchObject({ orderId: 'first' });
       // A company prepared and never subscribed lingers, then goes.
-      await registry.prepare('c8');
+      expect(await registry.prepare('c8')).toBe(true);
       expect(observer.bindingCounts.at(-1)).toBe(3);
       await clock.advance(1_000);
       await waitFor('the unused binding gone', () => observer.bindingCounts.at(-1) === 2);

@@ -72,7 +72,7 @@ describe('InterestBindings', () => {
     const { registry, interest } = setup();
     const { calls, port } = slowPort();
     // Not attached: nothing to wait for (the resync after the connect covers it).
-    await registry.prepare('c0');
+    expect(await registry.prepare('c0')).toBe(false);
     void interest.attach(port).catch(() => undefined);
     await flush();
     interest.connected();

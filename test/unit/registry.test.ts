@@ -289,6 +289,43 @@ describe('Registry', () => {
     expect(registry.size).toBe(0);
   });
 
+  it('hands a receiver its `first` value before anything submitted, and to no other receiver', async () => {
+    const { registry } = setup();
+    const other = registry.addReceiver('c1');
+    const receiver = registry.addReceiver('c1', { first: { id: 'resync', version: 0 } });
+    await registry.submit('c1', () => ({ id: 'o1', version: 1 }));
+    expect(await drain(receiver, 2)).toEqual([
+      { id: 'resync', version: 0 },
+      { id: 'o1', version: 1 },
+    ]);
+    expect(await other.next()).toEqual({ value: { id: 'o1', version: 1 }, done: false });
+    const aborted = registry.addReceiver('c1', {
+      signal: AbortSignal.abort(),
+      first: { id: 'x', version: 0 },
+    });
+    expect(await aborted.next()).toEqual({ value: undefined, done: true });
+  });
+
+  it('says from prepare whether it waited for a watcher, and false with none', async () => {
+    const { registry } = setup();
+    expect(await registry.prepare('c1')).toBe(false);
+    const bound = deferred();
+    const stop = registry.watchKeys({
+      added: () => undefined,
+      removed: () => undefined,
+      prepare: (key) => (key === 'new' ? bound.promise : undefined),
+    });
+    expect(await registry.prepare('old')).toBe(false);
+    const waiting = registry.prepare(['old', 'new']);
+    let settled = false;
+    void waiting.then(() => (settled = true));
+    await flush();
+    expect(settled).toBe(false);
+    bound.resolve();
+    expect(await waiting).toBe(true);
+    stop();
+  });
+
   it('ends a for-await loop in a graphql-js style consumer on return()', async () => {
     const { registry } = setup();
     const receiver = registry.addReceiver('c1');

@@ -37,6 +37,11 @@ export interface AccessChange {
   readonly version: number | null;
 }
 
+/** "Refetch everything of `userId`": after a gap, or once a new binding routes to the user. */
+function resyncPoke(userId: string): AccessChange {
+  return { userId, companyId: null, version: null };
+}
+
 export interface AccessServiceOptions {
   readonly amqpUrl: string;
   readonly databaseUrl: string;
@@ -167,7 +172,7 @@ export async function startAccessService(options: AccessServiceOptions): Promise
     exchange,
     parse,
     map: createAccessMapper(registry, view),
-    registries: [resyncTarget(registry, (userId) => ({ userId, companyId: null, version: null }))],
+    registries: [resyncTarget(registry, resyncPoke)],
     // Interest routing: a user's membership events only while the user has a subscriber here.
     bindingKeys: [accessSharedBindingKey],
     interest: { patterns: userBindingKeys, wide: [accessBindingKey] },
@@ -189,8 +194,12 @@ export async function startAccessService(options: AccessServiceOptions): Promise
             subscribe: async (_: unknown, { userId }: { userId: string }, { principal, signal }: Context) => {
               authorize(principal, userId);
               const options = signal === undefined ? {} : { signal };
-              await registry.prepare(userId, options);
-              return registry.addReceiver(userId, options);
+              // A new binding: the client's first read may predate it, so it reads again once routed.
+              const waited = await registry.prepare(userId, options);
+              return registry.addReceiver(
+                userId,
+                waited ? { ...options, first: resyncPoke(userId) } : options,
+              );
             },
             resolve: (change: AccessChange) => change,
           },
