@@ -2,7 +2,7 @@
 // host of its own; `stop_app` still stops the whole broker, which is why this
 // file runs in the `broker-faults` project, after every other test (see
 // vitest.config.ts). Deleting the virtual host afterwards deletes all it held.
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createAmqpProjector, createAmqpPublisher, createAmqpTransientConsumer } from 'pokegate/amqp';
 import {
   createEventParser,
@@ -20,7 +20,7 @@ import { orderEventSchema, orderRoutingKey, type OrderEvent } from '../../src/se
 import { uniqueName, urlForVhost } from '../utils/amqp.js';
 import { captureLogs, type CapturedLogs } from '../utils/log-capture.js';
 import { MemoryReadView, orderEvent, resyncPoke, type Poke } from '../utils/orders.js';
-import { listConsumers, rabbitmqctl } from '../utils/rabbitmqctl.js';
+import { listConsumers, rabbitmqctl, useVhost } from '../utils/rabbitmqctl.js';
 import { transportRecorder, type TransportRecorder } from '../utils/transport-recorder.js';
 import { waitFor } from '../utils/wait-for.js';
 
@@ -185,19 +185,10 @@ const mark = (replica: Replica): Record<'c1' | 'c2', number> => ({
 });
 
 describe('the AMQP transport under broker faults', () => {
-  let prepared: Promise<void> | undefined;
+  useVhost(vhost);
 
   beforeAll(() => {
     process.on('unhandledRejection', onUnhandled);
-  });
-
-  // In each test, not once for the file: a broker that is down fails every test rather than skipping it.
-  beforeEach(async () => {
-    prepared ??= (async () => {
-      await rabbitmqctl('add_vhost', vhost);
-      await rabbitmqctl('set_permissions', '-p', vhost, 'guest', '.*', '.*', '.*');
-    })();
-    await prepared;
   });
 
   afterEach(async () => {
@@ -205,9 +196,8 @@ describe('the AMQP transport under broker faults', () => {
     expect(unhandled).toEqual([]);
   });
 
-  afterAll(async () => {
+  afterAll(() => {
     process.off('unhandledRejection', onUnhandled);
-    if (prepared !== undefined) await rabbitmqctl('delete_vhost', vhost);
   });
 
   it('recovers from `close_all_connections` during a stream: resync, then pokes again, and loses nothing', async () => {

@@ -3,7 +3,7 @@
 // bindings that are live then (the keys with receivers, and those still in
 // their linger), nothing that had expired. In a virtual host of its own; the
 // restart stops the whole broker, hence the `broker-faults` project.
-import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { createAmqpPublisher, createAmqpTransientConsumer } from 'pokegate/amqp';
 import { createEventParser, createGate, createRegistry, resyncTarget, route, type Registry } from 'pokegate';
 import {
@@ -15,7 +15,7 @@ import {
 import { uniqueName, urlForVhost } from '../utils/amqp.js';
 import { ManualClock } from '../utils/manual-clock.js';
 import { orderEvent, resyncPoke, type Poke } from '../utils/orders.js';
-import { rabbitmqctl } from '../utils/rabbitmqctl.js';
+import { rabbitmqctl, useVhost } from '../utils/rabbitmqctl.js';
 import { transportRecorder } from '../utils/transport-recorder.js';
 import { waitFor } from '../utils/wait-for.js';
 
@@ -47,22 +47,10 @@ async function transientBindings(): Promise<string[]> {
 
 describe('interest bindings across a broker restart', () => {
   const closers: (() => Promise<void>)[] = [];
-  let prepared: Promise<void> | undefined;
-
-  beforeEach(async () => {
-    prepared ??= (async () => {
-      await rabbitmqctl('add_vhost', vhost);
-      await rabbitmqctl('set_permissions', '-p', vhost, 'guest', '.*', '.*', '.*');
-    })();
-    await prepared;
-  });
+  useVhost(vhost);
 
   afterEach(async () => {
     for (const close of closers.splice(0).reverse()) await close();
-  });
-
-  afterAll(async () => {
-    if (prepared !== undefined) await rabbitmqctl('delete_vhost', vhost);
   });
 
   it('re-declares exactly the live bindings, and each receiver hears its company again', async () => {

@@ -9,7 +9,7 @@ import { PlaceOrderDocument } from '../../src/service/generated/operations.js';
 import { createLiveClient, type LiveClient } from 'pokegate/client';
 import { uniqueName, urlForVhost } from '../utils/amqp.js';
 import { token } from '../utils/graphql-client.js';
-import { rabbitmqctl } from '../utils/rabbitmqctl.js';
+import { addVhost, rabbitmqctl } from '../utils/rabbitmqctl.js';
 import { createDatabase, killAll, startService, subscribeOn, type ServiceProcess } from '../utils/service.js';
 import { createSocketRecorder } from '../utils/socket-recorder.js';
 import { watchOrders } from '../utils/live-orders.js';
@@ -25,9 +25,8 @@ describe('a live query across a gap in the event stream', () => {
   let vhostAdded = false;
 
   beforeAll(async () => {
-    await rabbitmqctl('add_vhost', vhost);
+    await addVhost(vhost);
     vhostAdded = true;
-    await rabbitmqctl('set_permissions', '-p', vhost, 'guest', '.*', '.*', '.*');
     database = await createDatabase();
     service = await startService({ AMQP_URL: urlForVhost(vhost), DATABASE_URL: database.url });
   }, 120_000);

@@ -13,7 +13,7 @@ import { openAdmin, uniqueName, urlForVhost, type Admin } from '../utils/amqp.js
 import { deferred } from '../utils/deferred.js';
 import { orderEvent } from '../utils/orders.js';
 import { databaseUrl, dropSchema, uniqueSchema } from '../utils/postgres.js';
-import { rabbitmqctl } from '../utils/rabbitmqctl.js';
+import { addVhost, rabbitmqctl } from '../utils/rabbitmqctl.js';
 import { transportRecorder } from '../utils/transport-recorder.js';
 import { waitFor } from '../utils/wait-for.js';
 
@@ -33,8 +33,7 @@ afterAll(async () => {
 
 describe('the projector under a broker stop', () => {
   it('applies a batch interrupted by `stop_app` exactly once, and loses nothing', async () => {
-    await rabbitmqctl('add_vhost', vhost);
-    await rabbitmqctl('set_permissions', '-p', vhost, 'guest', '.*', '.*', '.*');
+    await addVhost(vhost);
     const readView: ReadView = await createReadView({ databaseUrl, schema });
     closers.push(() => readView.close());
     const publishing: Admin = await openAdmin(url);

@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import { afterAll, beforeEach } from 'vitest';
 
 const run = promisify(execFile);
 
@@ -89,4 +90,26 @@ export async function queueArguments(prefix: string): Promise<Map<string, Record
       .filter((row) => row.name.startsWith(prefix))
       .map((row) => [row.name, Object.fromEntries(row.arguments.map(([name, , value]) => [name, value]))]),
   );
+}
+
+/** Adds `vhost` with every permission for the test user. */
+export async function addVhost(vhost: string): Promise<void> {
+  await rabbitmqctl('add_vhost', vhost);
+  await rabbitmqctl('set_permissions', '-p', vhost, 'guest', '.*', '.*', '.*');
+}
+
+/**
+ * A virtual host of the file's own, so that closing every connection in it
+ * breaks no other test: added in each test, not once for the file (a broker
+ * that is down fails every test rather than skipping it), deleted after the file.
+ */
+export function useVhost(vhost: string): void {
+  let added: Promise<void> | undefined;
+  beforeEach(async () => {
+    added ??= addVhost(vhost);
+    await added;
+  });
+  afterAll(async () => {
+    if (added !== undefined) await rabbitmqctl('delete_vhost', vhost);
+  });
 }
