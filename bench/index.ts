@@ -25,7 +25,10 @@
 // `--clients=N --token-sec=S --duration-sec=D --writes-per-sec=W`; with
 // `--quick`, a tiny run (40 clients, 8 s tokens, 20 s).
 // `--only=scale-out` runs only the scale-out benchmark (R replicas behind
-// HAProxy, bench/scale-out); the quick run includes a tiny one.
+// HAProxy, bench/scale-out); the quick run includes a tiny one. With it,
+// `--replicas=1,8` runs only fleets of those sizes, `--rate=<events/s>`
+// publishes at that rate instead of 1,000/s, and `--profile=<dir>` writes a
+// `--cpu-prof` profile of every replica.
 import { parseArgs } from 'node:util';
 import { benchAmqp } from './amqp.js';
 import { benchBindings } from './bindings.js';
@@ -42,6 +45,8 @@ const { values } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
     only: { type: 'string' },
+    replicas: { type: 'string' },
+    rate: { type: 'string' },
     profile: { type: 'string' },
     servers: { type: 'string' },
     arrival: { type: 'string' },
@@ -96,7 +101,13 @@ if (values.only === 'renewal') {
   process.exit(ok ? 0 : 1);
 }
 if (values.only === 'scale-out') {
-  process.exit((await benchScaleOut(values.quick ? 'quick' : 'full')) ? 0 : 1);
+  const replicas = values.replicas?.split(',').map(Number);
+  const ok = await benchScaleOut(values.quick ? 'quick' : 'full', {
+    replicas,
+    profileDir: values.profile,
+    ratePerSecond: values.rate === undefined ? undefined : Number(values.rate),
+  });
+  process.exit(ok ? 0 : 1);
 }
 if (!values.quick && values.only === undefined) {
   await benchCore();

@@ -2,6 +2,7 @@
 // exchange, one message in flight, the same body as an order event. What is
 // left of pokegate's first delivery after it is pokegate's own.
 import { connect } from 'amqplib';
+import { companyBindingKeys } from '../../src/service/orders/events.js';
 import { orderEvent } from './event-sink.js';
 import { now } from './subscribers.js';
 import { percentile } from '../table.js';
@@ -40,4 +41,43 @@ export async function brokerHopMs({ url, exchange, samples }: HopParams): Promis
   } finally {
     await model.close();
   }
+}
+
+export interface BrokerProbe {
+  /** When each order's event reached the probe, by order id (epoch ms, the load generator's clock). */
+  readonly arrivals: ReadonlyMap<string, number>;
+  close(): Promise<void>;
+}
+
+/**
+ * A bare amqplib consumer of one company's events on the target's exchange,
+ * bound as a replica with that company's subscribers binds: what the broker
+ * alone makes of those events' latency while another company floods the
+ * same exchange (its ingress and its queues are first in, first out).
+ */
+export async function openBrokerProbe(
+  url: string,
+  exchange: string,
+  companyId: string,
+): Promise<BrokerProbe> {
+  const model = await connect(url);
+  const arrivals = new Map<string, number>();
+  try {
+    const channel = await model.createChannel();
+    const { queue } = await channel.assertQueue('', { exclusive: true, autoDelete: true });
+    for (const key of companyBindingKeys(companyId)) await channel.bindQueue(queue, exchange, key);
+    await channel.consume(
+      queue,
+      (message) => {
+        if (message === null) return;
+        const { orderId } = JSON.parse(message.content.toString('utf8')) as { orderId: string };
+        arrivals.set(orderId, now());
+      },
+      { noAck: true },
+    );
+  } catch (error) {
+    await model.close();
+    throw error;
+  }
+  return { arrivals, close: () => model.close() };
 }

@@ -2,6 +2,7 @@
 // publisher goes, with a quiet neighbour writing beside it, or with a client
 // that stopped reading.
 import { eventBook, sleep, type DeliveryResult, type EventBook } from './drivers.js';
+import type { BrokerProbe } from './broker-hop.js';
 import type { EventSink } from './event-sink.js';
 import { now, type SubscriberPool } from './subscribers.js';
 
@@ -51,6 +52,8 @@ export interface NoisyParams {
 export interface NoisyResult {
   readonly quiet: DeliveryResult;
   readonly flood: DeliveryResult;
+  /** Per quiet event, publish → the broker probe's delivery (ms); empty without a probe. */
+  readonly quietAtBrokerMs: readonly number[];
 }
 
 /** One company floods while another writes at a steady pace: what the quiet one sees. */
@@ -58,6 +61,7 @@ export async function noisyNeighbour(
   pool: SubscriberPool,
   sink: EventSink,
   params: NoisyParams,
+  probe?: BrokerProbe,
 ): Promise<NoisyResult> {
   const { runId, quietCompanyId, quietSubscribers, quietRatePerSecond, stallMs } = params;
   const book = eventBook(pool);
@@ -65,9 +69,11 @@ export async function noisyNeighbour(
   const firstSentAt = now();
   let quiet = 0;
   let nextQuietAt = firstSentAt;
+  const quietSentAt = new Map<string, number>();
   const sendQuiet = (): void => {
     const orderId = `${runId}-q${quiet++}`;
     book.add(orderId, quietSubscribers, 'quiet');
+    quietSentAt.set(orderId, now());
     sink.send([{ companyId: quietCompanyId, orderId, version: 1 }]);
     nextQuietAt += everyMs;
   };
@@ -85,7 +91,16 @@ export async function noisyNeighbour(
     sendQuiet();
   }
   while (book.completedIn('quiet') < quiet) if (!(await book.progress(stallMs))) break;
-  return { quiet: book.result(firstSentAt, 'quiet'), flood: book.result(firstSentAt, 'flood') };
+  const quietAtBrokerMs: number[] = [];
+  for (const [orderId, sentAt] of quietSentAt) {
+    const arrivedAt = probe?.arrivals.get(orderId);
+    if (arrivedAt !== undefined) quietAtBrokerMs.push(arrivedAt - sentAt);
+  }
+  return {
+    quiet: book.result(firstSentAt, 'quiet'),
+    flood: book.result(firstSentAt, 'flood'),
+    quietAtBrokerMs,
+  };
 }
 
 export interface StalledFloodParams {

@@ -50,6 +50,7 @@ function summary(sample: Sample): string {
   put('rss growth MB', (sample.rssGrowthBytes ?? NaN) / 2 ** 20);
   put('drain', sample.drainMs);
   put('flood', sample.floodMs, 0);
+  put('broker p99', sample.brokerP99Ms);
   put('heap/sub', sample.heapBytesPerSubscription, 0);
   put('rss/sub', sample.rssBytesPerSubscription, 0);
   put('rabbit floor/ev', sample.rabbitmqFloorUsPerEvent, 0);

@@ -12,7 +12,7 @@ import {
   type ResyncResult,
   type StreamParams,
 } from './drivers.js';
-import { brokerHopMs } from './broker-hop.js';
+import { brokerHopMs, openBrokerProbe } from './broker-hop.js';
 import { noisyNeighbour, stalledFlood, type NoisyParams, type StalledFloodParams } from './floods.js';
 import { amqpSink, controlSink, type EventSink, type SinkSpec } from './event-sink.js';
 import { serveParent, type Request } from './ipc.js';
@@ -119,7 +119,20 @@ serveParent(
       return { ...result, reads: await check.result() };
     },
     burst: (request) => burst(current().pool, current().sink, params<BurstParams>(request)),
-    noisy: (request) => noisyNeighbour(current().pool, current().sink, params<NoisyParams>(request)),
+    noisy: async (request) => {
+      const noisy = params<NoisyParams>(request);
+      const sinkSpec = target?.sink;
+      // On a broker, the quiet company's events are also taken by a bare consumer: the broker's share.
+      const probe =
+        sinkSpec?.kind === 'amqp'
+          ? await openBrokerProbe(sinkSpec.url, sinkSpec.exchange, noisy.quietCompanyId)
+          : undefined;
+      try {
+        return await noisyNeighbour(current().pool, current().sink, noisy, probe);
+      } finally {
+        await probe?.close();
+      }
+    },
     stalledFlood: (request) =>
       stalledFlood(current().pool, current().sink, params<StalledFloodParams>(request)),
     /** The broker hop alone, on the target's exchange; 0 for a target without a broker. */

@@ -175,7 +175,7 @@ export async function runNoisy(
   plan: Plan,
   runId: string,
 ): Promise<Sample> {
-  const { quiet, flood } = await loadgen.request<NoisyResult>({
+  const { quiet, flood, quietAtBrokerMs } = await loadgen.request<NoisyResult>({
     type: 'noisy',
     params: {
       runId,
@@ -193,6 +193,7 @@ export async function runNoisy(
   return {
     p50Ms: percentile(quiet.toLastDeliveryMs, 50),
     p99Ms: percentile(quiet.toLastDeliveryMs, 99),
+    ...(quietAtBrokerMs.length === 0 ? {} : { brokerP99Ms: percentile(quietAtBrokerMs, 99) }),
     skipped: quiet.lost,
     floodSkipped: flood.lost,
     floodMs: flood.lastArrivalAt - flood.firstSentAt,

@@ -39,6 +39,7 @@ export const metricLabels: Record<MetricName, string> = {
   rabbitmqUsPerEvent: 'RabbitMQ CPU per event, net of its background (µs)',
   kneePerSecond: 'highest rate with p99 ≤ 100 ms, nothing lost (events/s)',
   skipped: 'pokes that never came',
+  brokerP99Ms: 'quiet company: p99 publish → a bare consumer of its events, the broker alone (ms)',
   floodSkipped: "the flood's pokes that never came",
   floodMs: 'flood worked off in (ms)',
   rssGrowthBytes: 'server RSS growth, peak (MB)',
@@ -124,9 +125,10 @@ export function rowsFor(step: Step): Row[] {
         row(
           id,
           'p99Ms',
-          { text: 'C ≤ 250 ms', met: (v) => v.C <= 250 },
+          { text: 'C ≤ 100 ms', met: (v) => v.C <= 100 },
           'quiet company: p99 publish → poke (ms)',
         ),
+        row(id, 'brokerP99Ms'),
         row(id, 'skipped', { text: 'C: 0', met: (v) => v.C === 0 }, 'quiet company: pokes that never came'),
         row(id, 'floodSkipped'),
         row(id, 'floodMs'),
@@ -201,6 +203,7 @@ export function format(metric: MetricName, value: number): string {
     case 'confirmLagMs':
     case 'p50Ms':
     case 'p99Ms':
+    case 'brokerP99Ms':
     case 'firstP50Ms':
     case 'firstAloneP50Ms':
     case 'hopMs':

@@ -31,6 +31,7 @@ export type MetricName =
   | 'rabbitmqUsPerEvent'
   | 'kneePerSecond'
   | 'skipped'
+  | 'brokerP99Ms'
   | 'floodSkipped'
   | 'floodMs'
   | 'rssGrowthBytes'

@@ -27,12 +27,23 @@ export interface Fleet {
 const serverFile = new URL('../compare/server-pokegate.ts', import.meta.url).pathname;
 
 /** One replica, as the side-by-side benchmark's C runs (and as `npm start` and the image do). */
-export async function startReplica(env: Readonly<Record<string, string>>): Promise<Replica> {
-  const child = await spawnChild(serverFile, { env: { ...env }, nodeFlags: ['--max-semi-space-size=16'] });
+export async function startReplica(
+  env: Readonly<Record<string, string>>,
+  nodeFlags: readonly string[] = [],
+): Promise<Replica> {
+  const child = await spawnChild(serverFile, {
+    env: { ...env },
+    nodeFlags: ['--max-semi-space-size=16', ...nodeFlags],
+  });
   return { child, stats: () => child.request<ServerStats>({ type: 'stats' }) };
 }
 
-export async function startFleet(count: number, env: Readonly<Record<string, string>>): Promise<Fleet> {
+/** `nodeFlags`: extra flags for every replica's process, e.g. `--cpu-prof`. */
+export async function startFleet(
+  count: number,
+  env: Readonly<Record<string, string>>,
+  nodeFlags: readonly string[] = [],
+): Promise<Fleet> {
   const replicas: Replica[] = [];
   let proxy: ChildProcessHandle | undefined;
   const directory = await mkdtemp(join(tmpdir(), 'pokegate-scale-out-'));
@@ -45,7 +56,9 @@ export async function startFleet(count: number, env: Readonly<Record<string, str
     // Two at a time: the machine has two cores, and each start compiles the service.
     for (let i = 0; i < count; i += 2) {
       replicas.push(
-        ...(await Promise.all(Array.from({ length: Math.min(2, count - i) }, () => startReplica(env)))),
+        ...(await Promise.all(
+          Array.from({ length: Math.min(2, count - i) }, () => startReplica(env, nodeFlags)),
+        )),
       );
     }
     const proxyPort = await freePort();

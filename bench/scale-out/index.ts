@@ -6,6 +6,8 @@
 // deliveries per published event and CPU; publish → poke, lost, stale reads;
 // and the cost of one more replica that serves nobody.
 import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { cpus } from 'node:os';
 import { signToken } from '../../src/service/auth.js';
 import { amqpUrl, urlForVhost } from '../../test/utils/amqp.js';
 import { rabbitmqctl } from '../../test/utils/rabbitmqctl.js';
@@ -70,7 +72,18 @@ interface Measured {
   readonly fleet: { before: ServerStats[]; after: ServerStats[] };
   readonly idle: { before: ServerStats; after: ServerStats };
   readonly brokerCpuUs: number;
+  /** The machine's cores busy over the window (all processes, from /proc/stat), in cores. */
+  readonly machineBusyCores: number;
   readonly result: DeliveryResult & { reads: ReadCheckResult };
+}
+
+/** The machine's CPU time so far, busy and in all, in clock ticks (the first line of /proc/stat). */
+async function machineTicks(): Promise<{ busy: number; all: number }> {
+  const [line = ''] = (await readFile('/proc/stat', 'utf8')).split('\n');
+  // user nice system idle iowait irq softirq steal …: idle and iowait are not busy.
+  const ticks = line.trim().split(/\s+/).slice(1, 9).map(Number);
+  const all = ticks.reduce((a, b) => a + b, 0);
+  return { busy: all - (ticks[3] ?? 0) - (ticks[4] ?? 0), all };
 }
 
 async function measure(
@@ -79,21 +92,26 @@ async function measure(
   idle: Replica,
   params: Record<string, unknown>,
 ): Promise<Measured> {
-  const [before, idleBefore, cpuBefore] = await Promise.all([
+  const [before, idleBefore, cpuBefore, ticksBefore] = await Promise.all([
     statsOf(fleet.replicas),
     idle.stats(),
     externalCpu(),
+    machineTicks(),
   ]);
   const startedAt = performance.now();
   const result = await loadgen.request<Measured['result']>({ type: 'pacedReads', params }, 600_000);
   const seconds = (performance.now() - startedAt) / 1_000;
-  const [after, idleAfter, cpuAfter] = await Promise.all([
+  const [after, idleAfter, cpuAfter, ticksAfter] = await Promise.all([
     statsOf(fleet.replicas),
     idle.stats(),
     externalCpu(),
+    machineTicks(),
   ]);
+  const cores = cpus().length;
   return {
     seconds,
+    machineBusyCores:
+      ((ticksAfter.busy - ticksBefore.busy) / Math.max(1, ticksAfter.all - ticksBefore.all)) * cores,
     fleet: { before, after },
     idle: { before: idleBefore, after: idleAfter },
     brokerCpuUs: cpuAfter.rabbitmqUs - cpuBefore.rabbitmqUs,
@@ -131,6 +149,7 @@ function toSample(
     replicaDeliveriesPerEvent: sum(received) / result.events,
     deliveriesPerEvent: (sum(received) + sum(projected)) / result.events,
     brokerCpuUsPerSecond: m.brokerCpuUs / seconds,
+    machineBusyCores: m.machineBusyCores,
     bindings: bindingsNow,
     p50Ms: percentile(result.toLastDeliveryMs, 50),
     p99Ms: percentile(result.toLastDeliveryMs, 99),
@@ -207,7 +226,7 @@ async function runConfiguration(
       `  ${configurationName(sample)}: ` +
         `received max ${sample.receivedMaxPerSecond.toFixed(0)}/s, cpu max ${(sample.cpuMaxUsPerSecond / 1e4).toFixed(1)} %, ` +
         `deliveries/event ${sample.replicaDeliveriesPerEvent.toFixed(2)} + projector, p99 ${sample.p99Ms.toFixed(1)} ms, ` +
-        `lost ${sample.lost} (gate timeouts ${sample.timedOut}), window ${sample.windowSeconds.toFixed(1)} s, stale ${sample.stale}/${sample.reads}, idle ${(sample.idleCpuUsPerSecond / 1e4).toFixed(1)} %`,
+        `lost ${sample.lost} (gate timeouts ${sample.timedOut}), machine ${sample.machineBusyCores.toFixed(2)} cores busy, window ${sample.windowSeconds.toFixed(1)} s, stale ${sample.stale}/${sample.reads}, idle ${(sample.idleCpuUsPerSecond / 1e4).toFixed(1)} %`,
     );
     return sample;
   } finally {
@@ -226,8 +245,29 @@ async function runConfiguration(
 }
 
 /** Runs the scale-out benchmark; resolves false on a lost poke, a stale read or a protocol error. */
-export async function benchScaleOut(mode: 'full' | 'quick'): Promise<boolean> {
-  const plan = createScaleOutPlan(mode);
+export interface ScaleOutOptions {
+  /** Only the fleets of these sizes (`--replicas=1,8`). */
+  readonly replicas?: readonly number[] | undefined;
+  /** Writes a `--cpu-prof` profile of every replica of the fleets into this directory (`--profile=<dir>`). */
+  readonly profileDir?: string | undefined;
+  /** Events published per second instead of the plan's (`--rate=300`); each row then lasts as long. */
+  readonly ratePerSecond?: number | undefined;
+}
+
+export async function benchScaleOut(mode: 'full' | 'quick', options: ScaleOutOptions = {}): Promise<boolean> {
+  const { replicas: sizes, profileDir, ratePerSecond } = options;
+  const planned = createScaleOutPlan(mode);
+  const rate = ratePerSecond ?? planned.ratePerSecond;
+  // Another rate keeps each row's duration: the events scale with it.
+  const scale = rate / planned.ratePerSecond;
+  const plan: ScaleOutPlan = {
+    ...planned,
+    fleets: sizes === undefined ? planned.fleets : planned.fleets.filter((f) => sizes.includes(f.replicas)),
+    ratePerSecond: rate,
+    events: Math.round(planned.events * scale),
+    warmUpEvents: Math.round(planned.warmUpEvents * scale),
+  };
+  const nodeFlags = profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`];
   console.log(`## Scale-out: R replicas behind HAProxy, one broker, one database — ${mode} run\n`);
   const undo: (() => Promise<unknown>)[] = [];
   try {
@@ -267,7 +307,7 @@ export async function benchScaleOut(mode: 'full' | 'quick'): Promise<boolean> {
       const fleetEnv = { ...env, INTEREST_ROUTING: routing };
       // The first start creates the read view's tables; the others find them.
       const idle = await startReplica({ ...fleetEnv, PROJECTOR_ENABLED: 'false' });
-      const fleet = await startFleet(replicas, fleetEnv).catch(async (error: unknown) => {
+      const fleet = await startFleet(replicas, fleetEnv, nodeFlags).catch(async (error: unknown) => {
         await idle.child.stop();
         throw error;
       });

@@ -90,6 +90,8 @@ export interface ScaleOutSample {
   readonly deliveriesPerEvent: number;
   /** CPU of RabbitMQ's beam process, µs per second. */
   readonly brokerCpuUsPerSecond: number;
+  /** Cores busy on the whole machine over the window (every process: the fleet, broker, database, proxy, load generator). */
+  readonly machineBusyCores: number;
   /** Bindings of the transient queues, summed (undefined before interest routing). */
   readonly bindings: number | undefined;
   readonly p50Ms: number;

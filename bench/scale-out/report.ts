@@ -1,4 +1,5 @@
 // The scale-out table and the issue's targets, as markdown.
+import { cpus } from 'node:os';
 import { printTable } from '../table.js';
 import type { ScaleOutPlan, ScaleOutSample, TargetCheck } from './plan.js';
 
@@ -24,6 +25,7 @@ export function printScaleOut(
       'CPU per replica (max · mean)',
       'broker deliveries/event (replicas + projector)',
       'broker CPU',
+      'machine busy (cores)',
       'bindings',
       'p50 / p99 ms',
       'lost',
@@ -41,6 +43,7 @@ export function printScaleOut(
       `${core(s.cpuMaxUsPerSecond)} · ${core(s.cpuMeanUsPerSecond)}`,
       `${s.replicaDeliveriesPerEvent.toFixed(2)} + ${(s.deliveriesPerEvent - s.replicaDeliveriesPerEvent).toFixed(2)}`,
       core(s.brokerCpuUsPerSecond),
+      `${s.machineBusyCores.toFixed(2)} of ${cpus().length}`,
       s.bindings === undefined ? '—' : n(s.bindings),
       `${s.p50Ms.toFixed(1)} / ${s.p99Ms.toFixed(1)}`,
       s.timedOut > 0 ? `${s.lost} (${s.timedOut} gate timeouts)` : String(s.lost),
