@@ -22,7 +22,8 @@
 // `--only=idle-replica` only what a replica without subscribers pays (bench/idle-replica.ts).
 // `--only=renewal` runs only the session renewal benchmark, at the issue's size
 // (5,000 clients, 60 s tokens, 10 minutes a run) unless told:
-// `--clients=N --token-sec=S --duration-sec=D --writes-per-sec=W`; with
+// `--clients=N --token-sec=S --duration-sec=D --writes-per-sec=W --jitter=J`
+// (the client's `renewal.jitter`); with
 // `--quick`, a tiny run (40 clients, 8 s tokens, 20 s).
 // `--only=scale-out` runs only the scale-out benchmark (R replicas behind
 // HAProxy, bench/scale-out); the quick run includes a tiny one. With it,
@@ -47,6 +48,7 @@ const { values } = parseArgs({
     only: { type: 'string' },
     replicas: { type: 'string' },
     rate: { type: 'string' },
+    jitter: { type: 'string' },
     profile: { type: 'string' },
     servers: { type: 'string' },
     arrival: { type: 'string' },
@@ -97,6 +99,7 @@ if (values.only === 'renewal') {
     tokenSec: numberOption('token-sec', size.tokenSec),
     durationSec: numberOption('duration-sec', size.durationSec),
     writesPerSec: numberOption('writes-per-sec', size.writesPerSec),
+    jitter: values.jitter === undefined ? undefined : Number(values.jitter),
   });
   process.exit(ok ? 0 : 1);
 }

@@ -38,6 +38,8 @@ export interface RenewalBenchOptions {
   readonly durationSec: number;
   /** Orders placed per second, over all companies in turn. */
   readonly writesPerSec: number;
+  /** The client's `renewal.jitter`; its default when undefined. */
+  readonly jitter?: number | undefined;
 }
 
 /** The issue's size: 5,000 clients with 60 s tokens for 10 minutes. */
@@ -229,6 +231,7 @@ export async function benchRenewal(options: RenewalBenchOptions): Promise<boolea
       ...(mode === 'renew'
         ? {
             getToken: issue,
+            ...(options.jitter === undefined ? {} : { renewal: { jitter: options.jitter } }),
             onRenewal: (event) => {
               if (event.outcome === 'renewed') watched.renewals++;
               else watched.renewalFailures++;
