@@ -65,30 +65,30 @@ if (values.arrival !== undefined && values.arrival !== 'even' && values.arrival 
   throw new TypeError(`Expected \`--arrival\` to be even or ticks, got ${values.arrival}`);
 }
 
-/** A positive number option, or `fallback` when absent. */
-function numberOption(name: string, fallback: number): number {
+/** A number option of at least `min` (above 0 by default), or undefined when absent. */
+function optionalNumber(name: string, min = Number.MIN_VALUE): number | undefined {
   const raw = (values as Record<string, string | boolean | undefined>)[name];
-  if (raw === undefined) return fallback;
+  if (raw === undefined) return undefined;
   const value = Number(raw);
-  if (!(value > 0)) throw new TypeError(`Expected --${name} to be a positive number, got ${String(raw)}`);
+  if (!(value >= min)) throw new TypeError(`Expected --${name} to be a number ≥ ${min}, got ${String(raw)}`);
   return value;
 }
 
+/** A positive number option, or `fallback` when absent. */
+const numberOption = (name: string, fallback: number): number => optionalNumber(name) ?? fallback;
+
 console.log(`node ${process.version}, ${process.platform}/${process.arch}\n`);
-if (values.only === 'bindings') {
-  await benchBindings();
-  process.exit(0);
-}
-if (values.only === 'idle-replica') {
-  await benchIdleReplica();
-  process.exit(0);
-}
-if (values.only === 'notices') {
-  await benchNotices();
-  process.exit(0);
-}
-if (values.only === 'projector') {
-  await benchProjector();
+// The benchmarks that run alone and only print.
+const printOnly: Record<string, () => Promise<void>> = {
+  bindings: benchBindings,
+  'idle-replica': benchIdleReplica,
+  notices: benchNotices,
+  projector: benchProjector,
+};
+const alone =
+  values.only !== undefined && Object.hasOwn(printOnly, values.only) ? printOnly[values.only] : undefined;
+if (alone !== undefined) {
+  await alone();
   process.exit(0);
 }
 if (values.only === 'renewal') {
@@ -99,7 +99,7 @@ if (values.only === 'renewal') {
     tokenSec: numberOption('token-sec', size.tokenSec),
     durationSec: numberOption('duration-sec', size.durationSec),
     writesPerSec: numberOption('writes-per-sec', size.writesPerSec),
-    jitter: values.jitter === undefined ? undefined : Number(values.jitter),
+    jitter: optionalNumber('jitter', 0),
   });
   process.exit(ok ? 0 : 1);
 }
@@ -108,7 +108,7 @@ if (values.only === 'scale-out') {
   const ok = await benchScaleOut(values.quick ? 'quick' : 'full', {
     replicas,
     profileDir: values.profile,
-    ratePerSecond: values.rate === undefined ? undefined : Number(values.rate),
+    ratePerSecond: optionalNumber('rate'),
   });
   process.exit(ok ? 0 : 1);
 }
