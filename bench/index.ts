@@ -28,8 +28,10 @@
 // `--only=scale-out` runs only the scale-out benchmark (R replicas behind
 // HAProxy, bench/scale-out); the quick run includes a tiny one. With it,
 // `--replicas=1,8` runs only fleets of those sizes, `--rate=<events/s>`
-// publishes at that rate instead of 1,000/s, and `--profile=<dir>` writes a
-// `--cpu-prof` profile of every replica.
+// publishes at that rate instead of 1,000/s, `--profile=<dir>` writes a
+// `--cpu-prof` profile of every replica, and `--projection=apart` runs the
+// replicas without their projectors and one projecting instance apart
+// (`each`, every replica projecting, by default).
 import { parseArgs } from 'node:util';
 import { benchAmqp } from './amqp.js';
 import { benchBindings } from './bindings.js';
@@ -50,6 +52,7 @@ const { values } = parseArgs({
     rate: { type: 'string' },
     jitter: { type: 'string' },
     profile: { type: 'string' },
+    projection: { type: 'string' },
     servers: { type: 'string' },
     arrival: { type: 'string' },
     seconds: { type: 'string' },
@@ -63,6 +66,10 @@ const { values } = parseArgs({
 });
 if (values.arrival !== undefined && values.arrival !== 'even' && values.arrival !== 'ticks') {
   throw new TypeError(`Expected \`--arrival\` to be even or ticks, got ${values.arrival}`);
+}
+const projection = values.projection;
+if (projection !== undefined && projection !== 'each' && projection !== 'apart') {
+  throw new TypeError(`Expected \`--projection\` to be each or apart, got ${projection}`);
 }
 
 /** A number option of at least `min` (above 0 by default), or undefined when absent. */
@@ -109,6 +116,7 @@ if (values.only === 'scale-out') {
     replicas,
     profileDir: values.profile,
     ratePerSecond: optionalNumber('rate'),
+    projection,
   });
   process.exit(ok ? 0 : 1);
 }

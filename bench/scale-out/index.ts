@@ -4,7 +4,9 @@
 // events published persistent and confirmed at a steady rate, uniform over
 // the companies. Per replica: messages received and CPU; for the broker:
 // deliveries per published event and CPU; publish → poke, lost, stale reads;
-// and the cost of one more replica that serves nobody.
+// and the cost of one more replica that serves nobody. With `--projection=apart`
+// the replicas do not project: one more instance apart does, as docs/scaling.md
+// deploys a wide fleet.
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
@@ -71,6 +73,8 @@ interface Measured {
   readonly seconds: number;
   readonly fleet: { before: ServerStats[]; after: ServerStats[] };
   readonly idle: { before: ServerStats; after: ServerStats };
+  /** The projecting instance apart from the fleet, with `--projection=apart`. */
+  readonly projector: { before: ServerStats; after: ServerStats } | undefined;
   readonly brokerCpuUs: number;
   /** The machine's cores busy over the window (all processes, from /proc/stat), in cores. */
   readonly machineBusyCores: number;
@@ -90,20 +94,23 @@ async function measure(
   loadgen: Child,
   fleet: Fleet,
   idle: Replica,
+  projector: Replica | undefined,
   params: Record<string, unknown>,
 ): Promise<Measured> {
-  const [before, idleBefore, cpuBefore, ticksBefore] = await Promise.all([
+  const [before, idleBefore, projectorBefore, cpuBefore, ticksBefore] = await Promise.all([
     statsOf(fleet.replicas),
     idle.stats(),
+    projector?.stats(),
     externalCpu(),
     machineTicks(),
   ]);
   const startedAt = performance.now();
   const result = await loadgen.request<Measured['result']>({ type: 'pacedReads', params }, 600_000);
   const seconds = (performance.now() - startedAt) / 1_000;
-  const [after, idleAfter, cpuAfter, ticksAfter] = await Promise.all([
+  const [after, idleAfter, projectorAfter, cpuAfter, ticksAfter] = await Promise.all([
     statsOf(fleet.replicas),
     idle.stats(),
+    projector?.stats(),
     externalCpu(),
     machineTicks(),
   ]);
@@ -114,6 +121,10 @@ async function measure(
       ((ticksAfter.busy - ticksBefore.busy) / Math.max(1, ticksAfter.all - ticksBefore.all)) * cores,
     fleet: { before, after },
     idle: { before: idleBefore, after: idleAfter },
+    projector:
+      projectorBefore === undefined || projectorAfter === undefined
+        ? undefined
+        : { before: projectorBefore, after: projectorAfter },
     brokerCpuUs: cpuAfter.rabbitmqUs - cpuBefore.rabbitmqUs,
     result,
   };
@@ -135,7 +146,11 @@ function toSample(
     m.fleet.after.map((after, i) => (field(after) ?? 0) - (field(m.fleet.before[i] ?? after) ?? 0));
   const received = delta((s) => s.brokerEvents);
   const cpu = delta((s) => s.cpuUs);
-  const projected = delta((s) => s.projected);
+  const apart = m.projector;
+  const projected = [
+    ...delta((s) => s.projected),
+    ...(apart === undefined ? [] : [(apart.after.projected ?? 0) - (apart.before.projected ?? 0)]),
+  ];
   const sum = (values: readonly number[]): number => values.reduce((a, b) => a + b, 0);
   return {
     ...config,
@@ -159,6 +174,8 @@ function toSample(
     errors: errors + result.reads.failed,
     idleCpuUsPerSecond: (m.idle.after.cpuUs - m.idle.before.cpuUs) / seconds,
     idleReceivedPerSecond: ((m.idle.after.brokerEvents ?? 0) - (m.idle.before.brokerEvents ?? 0)) / seconds,
+    projectorApartCpuUsPerSecond:
+      apart === undefined ? undefined : (apart.after.cpuUs - apart.before.cpuUs) / seconds,
   };
 }
 
@@ -172,12 +189,16 @@ interface Context {
 /** Opens the subscribers through the proxy, warms up, measures, closes them again. */
 async function runConfiguration(
   context: Context,
-  fleet: Fleet & { readonly idle: Replica; readonly routing: FleetPlan['routing'] },
+  fleet: Fleet & {
+    readonly idle: Replica;
+    readonly projector: Replica | undefined;
+    readonly routing: FleetPlan['routing'];
+  },
   affinity: boolean,
   subscribersPerCompany: number,
 ): Promise<ScaleOutSample> {
   const { plan, loadgen, vhost, authorization } = context;
-  const { idle, routing } = fleet;
+  const { idle, projector, routing } = fleet;
   const replicas = fleet.replicas.length;
   const subscribers = plan.companies;
   const companies = subscribers / subscribersPerCompany;
@@ -211,7 +232,12 @@ async function runConfiguration(
       600_000,
     );
     await until('the queues to drain', async () => (await queuedMessages(vhost)) === 0);
-    const measured = await measure(loadgen, fleet, idle, { ...paced, runId, events: plan.events, reads });
+    const measured = await measure(loadgen, fleet, idle, projector, {
+      ...paced,
+      runId,
+      events: plan.events,
+      reads,
+    });
     const errors = await loadgen.request<string[]>({ type: 'errors' });
     for (const error of errors.slice(0, 5)) console.error(`  ${runId}: ${error}`);
     for (const failure of measured.result.reads.failures) console.error(`  ${runId} read: ${failure}`);
@@ -252,10 +278,17 @@ export interface ScaleOutOptions {
   readonly profileDir?: string | undefined;
   /** Events published per second instead of the plan's (`--rate=300`); each row then lasts as long. */
   readonly ratePerSecond?: number | undefined;
+  /**
+   * `each` (the default): every replica projects, competing on the projector's
+   * queue; `apart`: no replica does, one more instance apart from the fleet
+   * (not behind the proxy, no subscribers) projects every event
+   * (`--projection=apart`).
+   */
+  readonly projection?: 'each' | 'apart' | undefined;
 }
 
 export async function benchScaleOut(mode: 'full' | 'quick', options: ScaleOutOptions = {}): Promise<boolean> {
-  const { replicas: sizes, profileDir, ratePerSecond } = options;
+  const { replicas: sizes, profileDir, ratePerSecond, projection = 'each' } = options;
   const planned = createScaleOutPlan(mode);
   const rate = ratePerSecond ?? planned.ratePerSecond;
   // Another rate keeps each row's duration: the events scale with it.
@@ -268,7 +301,10 @@ export async function benchScaleOut(mode: 'full' | 'quick', options: ScaleOutOpt
     warmUpEvents: Math.round(planned.warmUpEvents * scale),
   };
   const nodeFlags = profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`];
-  console.log(`## Scale-out: R replicas behind HAProxy, one broker, one database — ${mode} run\n`);
+  console.log(
+    `## Scale-out: R replicas behind HAProxy, one broker, one database — ${mode} run, ` +
+      `${projection === 'apart' ? 'projecting apart from the replicas' : 'every replica projecting'}\n`,
+  );
   const undo: (() => Promise<unknown>)[] = [];
   try {
     const vhost = `pokegate-scale-out-${process.pid}-${randomBytes(3).toString('hex')}`;
@@ -304,22 +340,32 @@ export async function benchScaleOut(mode: 'full' | 'quick', options: ScaleOutOpt
     const context: Context = { plan, loadgen, vhost, authorization };
     const samples: ScaleOutSample[] = [];
     for (const { replicas, routing, subscribersPerCompany, affinity } of plan.fleets) {
-      const fleetEnv = { ...env, INTEREST_ROUTING: routing };
-      // The first start creates the read view's tables; the others find them.
-      const idle = await startReplica({ ...fleetEnv, PROJECTOR_ENABLED: 'false' });
-      const fleet = await startFleet(replicas, fleetEnv, nodeFlags).catch(async (error: unknown) => {
-        await idle.child.stop();
-        throw error;
-      });
+      const fleetEnv = {
+        ...env,
+        INTEREST_ROUTING: routing,
+        ...(projection === 'apart' ? { PROJECTOR_ENABLED: 'false' } : {}),
+      };
+      const started: Replica[] = [];
       try {
-        for (const perCompany of subscribersPerCompany) {
-          for (const hashed of affinity) {
-            samples.push(await runConfiguration(context, { ...fleet, idle, routing }, hashed, perCompany));
+        // The first start creates the read view's tables; the others find them.
+        const idle = await startReplica({ ...fleetEnv, PROJECTOR_ENABLED: 'false' });
+        started.push(idle);
+        const projector =
+          projection === 'apart' ? await startReplica({ ...fleetEnv, PROJECTOR_ENABLED: 'true' }) : undefined;
+        if (projector !== undefined) started.push(projector);
+        const fleet = await startFleet(replicas, fleetEnv, nodeFlags);
+        try {
+          for (const perCompany of subscribersPerCompany) {
+            for (const hashed of affinity) {
+              const on = { ...fleet, idle, projector, routing };
+              samples.push(await runConfiguration(context, on, hashed, perCompany));
+            }
           }
+        } finally {
+          await fleet.stop();
         }
       } finally {
-        await fleet.stop();
-        await idle.child.stop();
+        await Promise.all(started.map((replica) => replica.child.stop().catch(() => undefined)));
       }
     }
     const checks = checkTargets(samples, plan.ratePerSecond);

@@ -103,6 +103,8 @@ export interface ScaleOutSample {
   /** The replica without subscribers (and without projector) beside the fleet: CPU µs per second, messages per second. */
   readonly idleCpuUsPerSecond: number;
   readonly idleReceivedPerSecond: number;
+  /** The instance projecting apart from the fleet (`--projection=apart`): CPU µs per second; undefined when every replica projects. */
+  readonly projectorApartCpuUsPerSecond: number | undefined;
 }
 
 export interface TargetCheck {

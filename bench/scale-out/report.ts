@@ -31,6 +31,7 @@ export function printScaleOut(
       'lost',
       'stale (reads)',
       'idle replica: CPU · received/s',
+      'projection',
     ],
     samples.map((s) => [
       String(s.replicas),
@@ -49,6 +50,9 @@ export function printScaleOut(
       s.timedOut > 0 ? `${s.lost} (${s.timedOut} gate timeouts)` : String(s.lost),
       `${s.stale} (${n(s.reads)})`,
       `${core(s.idleCpuUsPerSecond)} · ${s.idleReceivedPerSecond.toFixed(0)}`,
+      s.projectorApartCpuUsPerSecond === undefined
+        ? 'in each replica'
+        : `apart: ${core(s.projectorApartCpuUsPerSecond)}`,
     ]),
   );
   printTable(
