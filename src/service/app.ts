@@ -84,8 +84,8 @@ async function build(
   };
   const metrics = new PromRegistry();
   // The event-loop delay histogram samples every 100 ms, not prom-client's
-  // 10: its timer woke an idle replica 100 times a second, half of the CPU
-  // an idle replica spends; ten samples a second still give a dashboard its p99.
+  // 10: its timer woke an idle replica 100 times a second, about 40 % of the
+  // CPU such a replica spends; ten samples a second still give a dashboard its p99.
   collectDefaultMetrics({ register: metrics, eventLoopMonitoringPrecision: eventLoopSampleMs });
   const transportObserver: TransportObserver = createPrometheusTransportObserver({ register: metrics });
   const { readView, ledger } = await openStores(config, logger, onClose);
