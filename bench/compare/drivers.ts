@@ -136,6 +136,8 @@ export function eventBook(pool: SubscriberPool) {
       if (record !== undefined) record.sentAt = at;
       lastSentAt = Math.max(lastSentAt, at);
     },
+    /** When `orderId`'s event was sent, if it was booked. */
+    sentAt: (orderId: string): number | undefined => records.get(orderId)?.sentAt,
     get completed() {
       return completed;
     },

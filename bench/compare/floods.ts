@@ -69,11 +69,9 @@ export async function noisyNeighbour(
   const firstSentAt = now();
   let quiet = 0;
   let nextQuietAt = firstSentAt;
-  const quietSentAt = new Map<string, number>();
   const sendQuiet = (): void => {
     const orderId = `${runId}-q${quiet++}`;
     book.add(orderId, quietSubscribers, 'quiet');
-    quietSentAt.set(orderId, now());
     sink.send([{ companyId: quietCompanyId, orderId, version: 1 }]);
     nextQuietAt += everyMs;
   };
@@ -92,9 +90,9 @@ export async function noisyNeighbour(
   }
   while (book.completedIn('quiet') < quiet) if (!(await book.progress(stallMs))) break;
   const quietAtBrokerMs: number[] = [];
-  for (const [orderId, sentAt] of quietSentAt) {
-    const arrivedAt = probe?.arrivals.get(orderId);
-    if (arrivedAt !== undefined) quietAtBrokerMs.push(arrivedAt - sentAt);
+  for (const [orderId, arrivedAt] of probe?.arrivals ?? []) {
+    const sentAt = book.sentAt(orderId);
+    if (sentAt !== undefined) quietAtBrokerMs.push(arrivedAt - sentAt);
   }
   return {
     quiet: book.result(firstSentAt, 'quiet'),

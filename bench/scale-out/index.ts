@@ -69,12 +69,22 @@ async function bindingsSettled(replicas: readonly Replica[]): Promise<void> {
   }
 }
 
+/** One process's stats at both ends of the measured window. */
+interface Window {
+  readonly before: ServerStats;
+  readonly after: ServerStats;
+}
+
+/** How much `field` of one process grew over the window. */
+const grew = (window: Window, field: (s: ServerStats) => number | undefined): number =>
+  (field(window.after) ?? 0) - (field(window.before) ?? 0);
+
 interface Measured {
   readonly seconds: number;
   readonly fleet: { before: ServerStats[]; after: ServerStats[] };
-  readonly idle: { before: ServerStats; after: ServerStats };
+  readonly idle: Window;
   /** The projecting instance apart from the fleet, with `--projection=apart`. */
-  readonly projector: { before: ServerStats; after: ServerStats } | undefined;
+  readonly projector: Window | undefined;
   readonly brokerCpuUs: number;
   /** The machine's cores busy over the window (all processes, from /proc/stat), in cores. */
   readonly machineBusyCores: number;
@@ -149,7 +159,7 @@ function toSample(
   const apart = m.projector;
   const projected = [
     ...delta((s) => s.projected),
-    ...(apart === undefined ? [] : [(apart.after.projected ?? 0) - (apart.before.projected ?? 0)]),
+    ...(apart === undefined ? [] : [grew(apart, (s) => s.projected)]),
   ];
   const sum = (values: readonly number[]): number => values.reduce((a, b) => a + b, 0);
   return {
@@ -172,10 +182,9 @@ function toSample(
     stale: result.reads.stale,
     reads: result.reads.reads,
     errors: errors + result.reads.failed,
-    idleCpuUsPerSecond: (m.idle.after.cpuUs - m.idle.before.cpuUs) / seconds,
-    idleReceivedPerSecond: ((m.idle.after.brokerEvents ?? 0) - (m.idle.before.brokerEvents ?? 0)) / seconds,
-    projectorApartCpuUsPerSecond:
-      apart === undefined ? undefined : (apart.after.cpuUs - apart.before.cpuUs) / seconds,
+    idleCpuUsPerSecond: grew(m.idle, (s) => s.cpuUs) / seconds,
+    idleReceivedPerSecond: grew(m.idle, (s) => s.brokerEvents) / seconds,
+    projectorApartCpuUsPerSecond: apart === undefined ? undefined : grew(apart, (s) => s.cpuUs) / seconds,
   };
 }
 
